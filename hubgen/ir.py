@@ -255,6 +255,9 @@ class ParameterDecl(_Node):
     type: TypeRef
     stream: bool = False
     default: DefaultValue | None = None
+    #: True for a parameter after ``*`` in the contract: generated signatures
+    #: keep the marker so implementations override them compatibly.
+    keyword_only: bool = False
     location: SourceLocation
 
 
