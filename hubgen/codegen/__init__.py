@@ -1,0 +1,59 @@
+"""Code generation: a contract's IR → Python and TypeScript sources.
+
+    files = generate(contract, root=root, python_out=..., typescript_out=...)
+    write(files, check=False)
+
+Everything is rendered in memory from ``templates/`` first; :func:`write`
+then applies it atomically (or, with ``check``, only reports what differs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hubgen import ir
+from hubgen.codegen.errors import CodegenError
+from hubgen.codegen.files import Change, ChangeKind, GeneratedFile, is_generated, write
+from hubgen.codegen.python import package_name, python_files
+from hubgen.codegen.typescript import typescript_files
+
+__all__ = [
+    "Change",
+    "ChangeKind",
+    "CodegenError",
+    "GeneratedFile",
+    "generate",
+    "is_generated",
+    "write",
+]
+
+
+def generate(
+    contract: ir.Contract,
+    *,
+    root: Path,
+    python_out: Path | None,
+    typescript_out: Path | None,
+    python_path: Sequence[Path] = (),
+) -> list[GeneratedFile]:
+    """Render every file for ``contract``; nothing touches the disk.
+
+    ``python_out`` is the output package directory; its dotted name (for
+    relative imports of the contract) is found from ``python_path`` entries
+    and ``root``. Relative paths are taken relative to ``root``. Raises
+    :class:`CodegenError` when the contract cannot be rendered.
+    """
+    root = root.resolve()
+    files: list[GeneratedFile] = []
+    if python_out is not None:
+        out = (root / python_out).resolve()
+        bases = [(root / p).resolve() for p in python_path] + [root]
+        package = package_name(out, bases)
+        for module in python_files(contract, package=package):
+            files.append(GeneratedFile(out / module.filename, module.text))
+    if typescript_out is not None:
+        out = (root / typescript_out).resolve()
+        for ts in typescript_files(contract):
+            files.append(GeneratedFile(out / ts.filename, ts.text))
+    return files
