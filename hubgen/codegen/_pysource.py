@@ -239,6 +239,10 @@ class ImportSet:
         """``from module import name`` (``name`` may be ``"X as _X"``)."""
         self._from.setdefault((section, module), set()).add(name)
 
+    def entries(self) -> list[tuple[str, str]]:
+        """Every ``from module import name`` as ``(module, name)``, sorted."""
+        return sorted((module, name) for (_, module), names in self._from.items() for name in names)
+
     def render(self) -> list[str]:
         sections: list[list[str]] = []
         for section in (self.STDLIB, self.THIRD_PARTY, self.FIRST_PARTY, self.LOCAL):

@@ -1,0 +1,214 @@
+"""The ``hubgen`` command: ``generate``, ``inspect``, ``scaffold``.
+
+Exit codes: 0 success; 1 the contract has errors, or ``generate --check``
+found generated files out of date; 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from hubgen import __version__, ir
+from hubgen.codegen import Change, ChangeKind, CodegenError, generate, write
+from hubgen.codegen.python import package_name
+from hubgen.codegen.scaffold import scaffold
+from hubgen.config import Config, ConfigError, load_config
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class _Failure(Exception):
+    """Ends the command: ``message`` (one or more lines) goes to stderr."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _analyze(config: Config) -> ir.Contract:
+    from hubgen.contracts import ContractErrors, analyze
+
+    try:
+        return analyze(
+            config.contracts,
+            root=config.root,
+            python_path=config.search_path,
+            naming=config.naming.to_ir(),
+        )
+    except ContractErrors as exc:
+        count = len(exc.errors)
+        lines = [str(error) for error in exc.errors]
+        lines.append(f"hubgen: {count} error{'s' if count != 1 else ''} in the contract")
+        raise _Failure("\n".join(lines), EXIT_FAILED) from None
+
+
+def _load(args: argparse.Namespace) -> Config:
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        raise _Failure(f"hubgen: {exc}", EXIT_USAGE) from None
+
+
+def _summary(changes: Sequence[Change]) -> str:
+    verbs = {
+        ChangeKind.MISSING: "created",
+        ChangeKind.STALE: "updated",
+        ChangeKind.EXTRA: "removed",
+    }
+    counts = [
+        f"{sum(1 for c in changes if c.kind is kind)} {verb}"
+        for kind, verb in verbs.items()
+        if any(c.kind is kind for c in changes)
+    ]
+    return ", ".join(counts)
+
+
+def _generate(args: argparse.Namespace, out: TextIO) -> int:
+    config = _load(args)
+    if config.python is None and config.typescript is None:
+        raise _Failure(
+            f"hubgen: {config.source}: nothing to generate; set [tool.hubgen.python] out "
+            "and/or [tool.hubgen.typescript] out",
+            EXIT_USAGE,
+        )
+    contract = _analyze(config)
+    try:
+        files = generate(
+            contract,
+            root=config.root,
+            python_out=config.python_out,
+            typescript_out=config.typescript_out,
+            python_path=config.search_path,
+        )
+    except CodegenError as exc:
+        raise _Failure(f"hubgen: {exc}", EXIT_FAILED) from None
+    try:
+        changes = write(files, check=args.check)
+    except OSError as exc:
+        raise _Failure(f"hubgen: nothing written: {exc}", EXIT_FAILED) from None
+    if args.check:
+        if changes:
+            lines = [f"  {change.kind.value}: {_display(change.path)}" for change in changes]
+            raise _Failure(
+                "\n".join(
+                    [
+                        "hubgen: generated code is out of date:",
+                        *lines,
+                        "run `hubgen generate` to update it",
+                    ]
+                ),
+                EXIT_FAILED,
+            )
+        print(f"hubgen: {len(files)} generated files are up to date", file=out)
+        return EXIT_OK
+    for change in changes:
+        print(f"{change.kind.value:>7}: {_display(change.path)}", file=out)
+    if changes:
+        print(f"hubgen: {_summary(changes)}", file=out)
+    else:
+        print(f"hubgen: {len(files)} generated files already up to date", file=out)
+    return EXIT_OK
+
+
+def _inspect(args: argparse.Namespace, out: TextIO) -> int:
+    contract = _analyze(_load(args))
+    print(contract.model_dump_json(indent=2), file=out)
+    return EXIT_OK
+
+
+def _scaffold(args: argparse.Namespace, out: TextIO) -> int:
+    config = _load(args)
+    if config.python_out is None:
+        raise _Failure(
+            f"hubgen: {config.source}: scaffold needs [tool.hubgen.python] out (the "
+            "implementation subclasses the generated hub base)",
+            EXIT_USAGE,
+        )
+    package = package_name(config.python_out, [*config.search_path, config.root])
+    if package is None:
+        raise _Failure(
+            f"hubgen: {config.python_out} is not an importable package under the "
+            "python-path entries; scaffold cannot import the generated hub base from it",
+            EXIT_USAGE,
+        )
+    contract = _analyze(config)
+    try:
+        result = scaffold(contract, args.hub, Path(args.path), generated_package=package)
+    except CodegenError as exc:
+        raise _Failure(f"hubgen: {exc}", EXIT_FAILED) from None
+    where = _display(result.path)
+    if result.created:
+        print(f"hubgen: created {where} with {len(result.added)} method stubs", file=out)
+    elif result.added:
+        print(f"hubgen: added to {where}: {', '.join(result.added)}", file=out)
+    else:
+        print(f"hubgen: {where} already has every method of {args.hub}", file=out)
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hubgen",
+        description="Contract-first, typed SignalR hubs: generate Python and TypeScript "
+        "code from hub contracts.",
+    )
+    parser.add_argument("--version", action="version", version=f"hubgen {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument(
+            "--config",
+            type=Path,
+            metavar="PATH",
+            help="a pyproject.toml or hubgen.toml (default: the nearest pyproject.toml "
+            "with [tool.hubgen])",
+        )
+        return sub
+
+    gen = command("generate", "Write the generated Python and TypeScript code.")
+    gen.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if any generated file is missing, stale or extra",
+    )
+    gen.set_defaults(run=_generate)
+    command("inspect", "Print the contract's IR as JSON.").set_defaults(run=_inspect)
+    scaff = command(
+        "scaffold",
+        "Write an implementation skeleton for a hub, or add the methods it lacks.",
+    )
+    scaff.add_argument("hub", metavar="HUB", help="the hub's name, e.g. ChatHub")
+    scaff.add_argument("path", metavar="PATH", help="the implementation module, e.g. app/hub.py")
+    scaff.set_defaults(run=_scaffold)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``hubgen`` command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.run(args, sys.stdout)
+    except _Failure as failure:
+        print(str(failure), file=sys.stderr)
+        return failure.code
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

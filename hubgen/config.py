@@ -1,0 +1,170 @@
+"""``[tool.hubgen]``: where contracts are and where generated code goes.
+
+Read from the nearest ``pyproject.toml`` (walking up from the current
+directory) that has a ``[tool.hubgen]`` table, or from an explicit file: a
+``pyproject.toml``, or any TOML file holding either a ``[tool.hubgen]`` table
+or the same keys at its top level (``hubgen.toml``). Paths are relative to the
+file that declares them.
+
+```toml
+[tool.hubgen]
+contracts = ["chat.contract"]
+python-path = ["."]
+
+[tool.hubgen.naming]
+methods = "pascal"   # or "preserve"
+fields = "camel"     # or "preserve"
+
+[tool.hubgen.python]
+out = "chat/generated"
+
+[tool.hubgen.typescript]
+out = "web/src/generated"
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hubgen import ir
+
+__all__ = ["Config", "ConfigError", "NamingConfig", "OutputConfig", "find_config", "load_config"]
+
+
+class ConfigError(Exception):
+    """The configuration is missing or invalid; the message names the file and key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class NamingConfig(_Section):
+    """``[tool.hubgen.naming]``: wire naming policies."""
+
+    methods: Literal["pascal", "preserve"] = "pascal"
+    fields: Literal["camel", "preserve"] = "camel"
+
+    def to_ir(self) -> ir.NamingDecl:
+        return ir.NamingDecl(methods=self.methods, fields=self.fields)
+
+
+class OutputConfig(_Section):
+    """``[tool.hubgen.python]`` / ``[tool.hubgen.typescript]``: an output directory."""
+
+    out: Path
+
+
+class Config(_Section):
+    """A validated ``[tool.hubgen]`` table; paths are absolute."""
+
+    contracts: list[str] = Field(min_length=1)
+    python_path: list[Path] = Field(default_factory=lambda: [Path(".")], alias="python-path")
+    naming: NamingConfig = Field(default_factory=NamingConfig)
+    python: OutputConfig | None = None
+    typescript: OutputConfig | None = None
+    #: The directory of the configuration file: the project root.
+    root: Path = Field(default=Path("."), exclude=True)
+    #: The file the configuration came from.
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("contracts")
+    @classmethod
+    def _module_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not all(part.isidentifier() for part in name.split(".")):
+                raise ValueError(
+                    f"{name!r} is not an importable module name (like 'chat.contract')"
+                )
+        return value
+
+    @property
+    def python_out(self) -> Path | None:
+        return self.root / self.python.out if self.python else None
+
+    @property
+    def typescript_out(self) -> Path | None:
+        return self.root / self.typescript.out if self.typescript else None
+
+    @property
+    def search_path(self) -> list[Path]:
+        """``python-path`` entries as absolute directories."""
+        return [(self.root / p).resolve() for p in self.python_path]
+
+
+def _table(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "hubgen" in tool:
+        table = tool["hubgen"]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.hubgen] must be a table")
+        return table
+    if path.name != "pyproject.toml" and "contracts" in data:
+        return data
+    return None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` with ``[tool.hubgen]``."""
+    for directory in (start.resolve(), *start.resolve().parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and _table(_read(candidate), candidate) is not None:
+            return candidate
+    return None
+
+
+def _location(path: Path, data: dict[str, Any]) -> str:
+    return "[tool.hubgen]" if "tool" in data or path.name == "pyproject.toml" else path.name
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    return ".".join(str(part) if isinstance(part, str) else f"[{part}]" for part in loc).replace(
+        ".[", "["
+    )
+
+
+def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
+    """Load and validate the configuration.
+
+    ``path`` is an explicit file (``--config``); without it the nearest
+    ``pyproject.toml`` with ``[tool.hubgen]`` above ``cwd`` is used.
+    """
+    if path is None:
+        start = cwd or Path.cwd()
+        path = find_config(start)
+        if path is None:
+            raise ConfigError(
+                f"no pyproject.toml with a [tool.hubgen] table in {start.resolve()} or above; "
+                "add one or pass --config PATH"
+            )
+    path = path.resolve()
+    data = _read(path)
+    table = _table(data, path)
+    if table is None:
+        raise ConfigError(f"{path}: no [tool.hubgen] table")
+    where = _location(path, data)
+    try:
+        config = Config.model_validate(table)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            key = _key(err["loc"])
+            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{path}: {where} {key}: {message}")
+        raise ConfigError("\n".join(problems)) from None
+    return config.model_copy(update={"root": path.parent, "source": path})
