@@ -1,0 +1,237 @@
+"""One hub connection on the server: identity, protocol, and its outgoing queue.
+
+Every write to a connection goes through one bounded queue drained by a writer
+task, so a slow client never blocks anyone else. Messages sent to it by others
+(broadcasts, groups, other connections' calls) never wait: past
+``HubOptions.max_buffered_bytes`` the slow-client policy applies, loudly.
+Replies to the connection's own invocations wait for room instead, which
+pauses only that connection. Queued messages are written in batches: one
+transport write carries everything queued so far (whole messages only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from hubgen.server.transport import Transport, TransportClosed
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
+
+    from hubgen.protocol.base import HubProtocol
+    from hubgen.server.options import HubOptions
+
+__all__ = ["Connection", "ConnectionAborted"]
+
+logger = logging.getLogger("hubgen.server")
+
+#: Largest batch one transport write carries (several messages joined).
+_MAX_BATCH = 64 * 1024
+
+
+class ConnectionAborted(Exception):
+    """Why a connection was ended by the server (its message goes into the
+    Close message when detailed errors are on)."""
+
+
+class Connection:
+    """A connected, handshaken hub client (ASP.NET Core's ``HubConnectionContext``)."""
+
+    def __init__(
+        self,
+        connection_id: str,
+        protocol: HubProtocol,
+        transport: Transport,
+        options: HubOptions,
+        request: HTTPConnection,
+        *,
+        user_identifier: str | None = None,
+    ) -> None:
+        self.connection_id = connection_id
+        self.protocol = protocol
+        self.transport = transport
+        self.request = request
+        self.user_identifier = user_identifier
+        #: Per-connection state for application code (``Context.Items``).
+        self.items: dict[Any, Any] = {}
+        #: Groups this connection belongs to (kept by the lifetime manager).
+        self.groups: set[str] = set()
+        self._options = options
+        self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
+        self._has_data = asyncio.Event()
+        self._has_room = asyncio.Event()
+        self._has_room.set()
+        self._writer: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[Any] | None = None
+        self._receiving = False
+        self._closed = asyncio.Event()
+        self.abort_reason: BaseException | None = None
+        self.allow_reconnect = False
+        self.dropped_messages = 0
+        now = time.monotonic()
+        self.last_received = now
+        self.last_ping_sent = now
+        #: The client's first ping starts the client-timeout clock.
+        self.timeout_armed = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the writer."""
+        self._writer = asyncio.get_running_loop().create_task(
+            self._write_loop(), name=f"hubgen-writer-{self.connection_id}"
+        )
+
+    @property
+    def aborted(self) -> bool:
+        return self._closed.is_set()
+
+    async def wait_aborted(self) -> None:
+        await self._closed.wait()
+
+    def abort(self, reason: BaseException | None = None, *, allow_reconnect: bool = False) -> None:
+        """End the connection: the read loop stops, ``on_disconnected`` runs and
+        the client gets a Close message. Safe to call more than once."""
+        if self._closed.is_set():
+            return
+        self.abort_reason = reason
+        self.allow_reconnect = allow_reconnect
+        self._closed.set()
+        if self._receiving and self._reader is not None:
+            self._reader.cancel()
+
+    async def receive(self) -> bytes | None:
+        """The next bytes from the client; ``None`` when the client has gone or
+        the connection was aborted (which interrupts a pending receive)."""
+        if self._closed.is_set():
+            return None
+        self._reader = asyncio.current_task()
+        self._receiving = True
+        try:
+            data = await self.transport.receive()
+        except asyncio.CancelledError:
+            reader = self._reader
+            if self._closed.is_set() and reader is not None and reader.uncancel() == 0:
+                return None
+            raise
+        finally:
+            self._receiving = False
+        if data is not None:
+            self.last_received = time.monotonic()
+        return data
+
+    async def flush_and_stop(self, grace: float) -> None:
+        """Write what is queued (for at most ``grace`` seconds), then stop the writer."""
+        writer = self._writer
+        if writer is None or writer.done():
+            return
+        deadline = time.monotonic() + grace
+        while self._queue and not writer.done() and time.monotonic() < deadline:
+            self._has_room.clear()
+            try:
+                await asyncio.wait_for(self._has_room.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+        writer.cancel()
+        try:
+            await writer
+        except asyncio.CancelledError:
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                raise
+
+    # -- writing -----------------------------------------------------------------------
+
+    def send(self, data: bytes) -> bool:
+        """Queue a message sent by someone else. Never waits; returns False
+        when the message was not queued (closed, or dropped by policy)."""
+        if self._closed.is_set():
+            return False
+        if self._queued_bytes + len(data) > self._options.max_buffered_bytes and self._queue:
+            self._overflow(len(data))
+            return False
+        self._enqueue(data)
+        return True
+
+    async def send_own(self, data: bytes) -> None:
+        """Queue a reply to this connection's own call, waiting for room."""
+        if self._closed.is_set():
+            return
+        limit = self._options.max_buffered_bytes
+        while self._queue and self._queued_bytes + len(data) > limit:
+            if self._writer is None or self._writer.done():
+                return
+            self._has_room.clear()
+            await self._has_room.wait()
+        self._enqueue(data)
+
+    def send_final(self, data: bytes) -> None:
+        """Queue the Close message: accepted even after :meth:`abort`."""
+        self._enqueue(data)
+
+    def _enqueue(self, data: bytes) -> None:
+        self._queue.append(data)
+        self._queued_bytes += len(data)
+        self._has_data.set()
+
+    def _overflow(self, size: int) -> None:
+        self.dropped_messages += 1
+        if self._options.slow_client_policy == "drop":
+            if self.dropped_messages == 1 or self.dropped_messages % 1000 == 0:
+                logger.warning(
+                    "connection %s cannot keep up: %d message(s) dropped so far "
+                    "(%d bytes queued, max_buffered_bytes=%d)",
+                    self.connection_id,
+                    self.dropped_messages,
+                    self._queued_bytes,
+                    self._options.max_buffered_bytes,
+                )
+            return
+        logger.warning(
+            "closing connection %s: it cannot keep up (%d bytes queued, a %d-byte message "
+            "would exceed max_buffered_bytes=%d)",
+            self.connection_id,
+            self._queued_bytes,
+            size,
+            self._options.max_buffered_bytes,
+        )
+        self.abort(
+            ConnectionAborted("The client could not keep up with the messages sent to it."),
+            allow_reconnect=True,
+        )
+
+    async def _write_loop(self) -> None:
+        queue = self._queue
+        transport = self.transport
+        try:
+            while True:
+                if not queue:
+                    self._has_data.clear()
+                    await self._has_data.wait()
+                    continue
+                if len(queue) == 1:
+                    batch = queue.popleft()
+                else:
+                    parts: list[bytes] = []
+                    size = 0
+                    while queue and (size == 0 or size + len(queue[0]) <= _MAX_BATCH):
+                        part = queue.popleft()
+                        parts.append(part)
+                        size += len(part)
+                    batch = b"".join(parts)
+                self._queued_bytes -= len(batch)
+                self._has_room.set()
+                await transport.send(batch)
+        except TransportClosed:
+            self.abort()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("writing to connection %s failed", self.connection_id)
+            self.abort(exc)
+        finally:
+            self._has_room.set()

@@ -1,0 +1,456 @@
+"""Running hub methods for the messages a connection sends.
+
+The connection's read loop hands every message to :class:`ConnectionDispatcher`.
+Invocations queue up and run at most ``max_parallel_invocations`` at a time,
+in order, on tasks of their own, so the read loop keeps going: Completions
+(client results), stream items (uploads) and cancellations are handled while
+hub methods run, and a hub method awaiting a result from its own caller
+cannot deadlock the connection. Streams, in either direction, run in the
+background as ASP.NET Core runs them.
+
+Error texts are the ones ASP.NET Core sends, so clients written against it
+see what they expect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from hubgen.codec import CodecError
+from hubgen.errors import HubError
+from hubgen.protocol.messages import (
+    CancelInvocationMessage,
+    CompletionMessage,
+    HubMessage,
+    InvocationMessage,
+    StreamInvocationMessage,
+    StreamItemMessage,
+)
+from hubgen.server.clients import GroupManager, HubCallerClients
+from hubgen.server.hub import Hub, HubCallerContext
+from hubgen.spec import BindingError
+
+if TYPE_CHECKING:
+    from hubgen.server.connection import Connection
+    from hubgen.server.lifetime import HubLifetimeManager
+    from hubgen.server.options import HubOptions
+    from hubgen.spec import HubSpec, Method
+
+__all__ = ["ConnectionDispatcher", "HubDispatcher", "UploadStream"]
+
+logger = logging.getLogger("hubgen.server")
+
+#: Invocations a connection may have waiting before its read loop pauses.
+_MAX_QUEUED_INVOCATIONS = 128
+
+_Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+def error_detail(exc: BaseException, detailed: bool) -> str:
+    """`` Type: message`` for HubErrors always and other exceptions when
+    detailed errors are on; empty otherwise (ASP.NET Core's ErrorMessageHelper)."""
+    if isinstance(exc, HubError):
+        return f" HubException: {exc.message}"
+    if detailed:
+        return f" {type(exc).__name__}: {exc}"
+    return ""
+
+
+class UploadStream(AsyncIterator[Any]):
+    """Items of one client-to-server stream, handed to the hub method as an
+    async iterator. Holds at most ``capacity`` items: while it is full the
+    connection's read loop waits (back-pressure on the client)."""
+
+    def __init__(self, stream_id: str, capacity: int) -> None:
+        self.stream_id = stream_id
+        self._capacity = capacity
+        self._items: deque[Any] = deque()
+        self._done = False
+        self._error: str | None = None
+        self._readable = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    async def put(self, item: Any) -> None:
+        while len(self._items) >= self._capacity and not self._done:
+            self._writable.clear()
+            await self._writable.wait()
+        if not self._done:
+            self._items.append(item)
+            self._readable.set()
+
+    def complete(self, error: str | None = None) -> None:
+        if not self._done:
+            self._done = True
+            self._error = error
+        self._readable.set()
+        self._writable.set()
+
+    def __aiter__(self) -> UploadStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        while not self._items:
+            if self._done:
+                if self._error is not None:
+                    raise HubError(self._error)
+                raise StopAsyncIteration
+            self._readable.clear()
+            await self._readable.wait()
+        item = self._items.popleft()
+        self._writable.set()
+        return item
+
+
+class HubDispatcher:
+    """What is shared by every connection of one hub endpoint."""
+
+    def __init__(
+        self,
+        hub_class: type[Hub[Any, Any]],
+        factory: Callable[[], Hub[Any, Any]],
+        lifetime: HubLifetimeManager,
+        options: HubOptions,
+    ) -> None:
+        self.spec: HubSpec = hub_class.spec
+        self.hub_class = hub_class
+        self.factory = factory
+        self.lifetime = lifetime
+        self.options = options
+        self.groups = GroupManager(lifetime)
+
+    def connect(self, connection: Connection) -> ConnectionDispatcher:
+        return ConnectionDispatcher(self, connection)
+
+
+class ConnectionDispatcher:
+    """Dispatches the messages of one connection."""
+
+    def __init__(self, hub: HubDispatcher, connection: Connection) -> None:
+        self._hub = hub
+        self._spec = hub.spec
+        self._options = hub.options
+        self._connection = connection
+        self._wire = connection.protocol.wire
+        self._context = HubCallerContext(connection)
+        self._clients: HubCallerClients[Any, Any] = HubCallerClients(
+            hub.lifetime,
+            hub.hub_class.client_proxy,
+            hub.hub_class.single_client_proxy,
+            connection.connection_id,
+            client_result_timeout=hub.options.client_result_timeout,
+        )
+        self._queue: deque[_Job] = deque()
+        self._queue_room = asyncio.Event()
+        self._running = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._streams: dict[str, asyncio.Task[None]] = {}
+        self._canceled: set[str] = set()
+        self._uploads: dict[str, tuple[UploadStream, int, Method[Any]]] = {}
+
+    # -- hub instances -------------------------------------------------------------------
+
+    def _create_hub(self) -> Hub[Any, Any]:
+        hub = self._hub.factory()
+        hub.context = self._context
+        hub.clients = self._clients
+        hub.groups = self._hub.groups
+        return hub
+
+    async def on_connected(self) -> None:
+        await self._create_hub().on_connected()
+
+    async def on_disconnected(self, exception: BaseException | None) -> None:
+        """Stop what still runs for the connection, then tell the hub."""
+        for upload, _, _ in list(self._uploads.values()):
+            upload.complete()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        self._queue.clear()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self._create_hub().on_disconnected(exception)
+        except Exception:
+            logger.exception("on_disconnected of %s raised", self._spec.name)
+
+    # -- incoming messages ---------------------------------------------------------------
+
+    async def dispatch(self, message: HubMessage) -> None:
+        """Handle one message from the client (called by the read loop)."""
+        if isinstance(message, InvocationMessage):
+            await self._on_invocation(message)
+        elif isinstance(message, StreamInvocationMessage):
+            self._on_stream_invocation(message)
+        elif isinstance(message, StreamItemMessage):
+            await self._on_stream_item(message)
+        elif isinstance(message, CompletionMessage):
+            self._on_completion(message)
+        elif isinstance(message, CancelInvocationMessage):
+            self._on_cancel(message)
+        # Ping, Ack and Sequence need no dispatch; Close is handled by the read loop.
+
+    async def _on_invocation(self, message: InvocationMessage) -> None:
+        target = message.target
+        method = self._spec.find(target)
+        if method is None:
+            await self._fail(
+                message.invocation_id,
+                f"Failed to invoke '{target}' due to an error on the server. "
+                "HubException: Method does not exist.",
+            )
+            return
+        if method.stream:
+            if message.invocation_id is not None:
+                await self._fail(
+                    message.invocation_id,
+                    f"The client attempted to invoke the streaming '{target}' method with a "
+                    "non-streaming invocation.",
+                )
+            else:
+                logger.warning("ignoring fire-and-forget call of streaming method %r", target)
+            return
+        if message.stream_ids:
+            # Methods fed by upload streams run in the background: the read loop
+            # must keep going to deliver their items. The streams open here, in
+            # the read loop, so that items sent right behind the invocation
+            # find them.
+            try:
+                uploads = self._open_uploads(method, message.stream_ids)
+            except HubError as exc:
+                await self._fail(message.invocation_id, self._unexpected(target, exc))
+                return
+            self._spawn(self._invoke(method, message, uploads), message.invocation_id)
+            return
+        while len(self._queue) >= _MAX_QUEUED_INVOCATIONS:
+            self._queue_room.clear()
+            await self._queue_room.wait()
+        self._queue.append(lambda: self._invoke(method, message, []))
+        if self._running < self._options.max_parallel_invocations:
+            self._running += 1
+            self._spawn(self._run_queue(), None)
+
+    def _on_stream_invocation(self, message: StreamInvocationMessage) -> None:
+        target = message.target
+        invocation_id = message.invocation_id
+        method = self._spec.find(target)
+        if method is None:
+            self._fail_soon(
+                invocation_id,
+                f"Failed to invoke '{target}' due to an error on the server. "
+                "HubException: Method does not exist.",
+            )
+        elif not method.stream:
+            self._fail_soon(
+                invocation_id,
+                f"The client attempted to invoke the non-streaming '{target}' method with a "
+                "streaming invocation.",
+            )
+        elif invocation_id in self._streams:
+            self._fail_soon(invocation_id, f"Invocation ID '{invocation_id}' is already in use.")
+        else:
+            try:
+                uploads = self._open_uploads(method, message.stream_ids or [])
+            except HubError as exc:
+                self._fail_soon(
+                    invocation_id,
+                    "An error occurred on the server while streaming results."
+                    + error_detail(exc, self._options.detailed_errors),
+                )
+                return
+            task = self._spawn(self._stream(method, message, uploads), invocation_id)
+            self._streams[invocation_id] = task
+
+    async def _on_stream_item(self, message: StreamItemMessage) -> None:
+        entry = self._uploads.get(message.invocation_id)
+        if entry is None:
+            logger.debug("stream item for unknown stream %r ignored", message.invocation_id)
+            return
+        upload, index, method = entry
+        try:
+            item = method.binder(self._wire).decode_stream_item(index, message.item)
+        except CodecError as exc:
+            upload.complete(
+                f"Error binding an item of stream parameter "
+                f"'{method.stream_parameters[index].name}': {exc.message}"
+            )
+            return
+        await upload.put(item)
+
+    def _on_completion(self, message: CompletionMessage) -> None:
+        entry = self._uploads.pop(message.invocation_id, None)
+        if entry is not None:
+            entry[0].complete(message.error)
+            return
+        if not self._hub.lifetime.set_client_result(self._connection, message):
+            logger.debug("completion for unknown invocation %r ignored", message.invocation_id)
+
+    def _on_cancel(self, message: CancelInvocationMessage) -> None:
+        # Only streams can be canceled; like ASP.NET Core, ordinary invocations
+        # run to completion and unknown ids are ignored.
+        task = self._streams.get(message.invocation_id)
+        if task is not None and not task.done():
+            self._canceled.add(message.invocation_id)
+            task.cancel()
+
+    # -- running methods -----------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str | None) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro, name=f"hubgen-invocation-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run_queue(self) -> None:
+        try:
+            while self._queue:
+                job = self._queue.popleft()
+                self._queue_room.set()
+                await job()
+        finally:
+            self._running -= 1
+
+    def _bind(self, method: Method[Any], arguments: list[Any]) -> list[Any]:
+        return method.binder(self._wire).decode_arguments(arguments)
+
+    def _open_uploads(self, method: Method[Any], stream_ids: list[str]) -> list[UploadStream]:
+        expected = len(method.stream_parameters)
+        if len(stream_ids) != expected:
+            raise HubError(
+                f"Client sent {len(stream_ids)} stream(s), Hub method expects {expected}."
+            )
+        uploads: list[UploadStream] = []
+        for index, stream_id in enumerate(stream_ids):
+            if stream_id in self._uploads:
+                raise HubError(f"Invocation ID '{stream_id}' is already in use.")
+            upload = UploadStream(stream_id, self._options.stream_buffer_capacity)
+            self._uploads[stream_id] = (upload, index, method)
+            uploads.append(upload)
+        return uploads
+
+    def _close_uploads(self, uploads: list[UploadStream]) -> None:
+        for upload in uploads:
+            upload.complete()
+            self._uploads.pop(upload.stream_id, None)
+
+    @staticmethod
+    def _call_args(
+        method: Method[Any], values: list[Any], uploads: list[UploadStream]
+    ) -> list[Any]:
+        if not uploads:
+            return values
+        value_iter = iter(values)
+        upload_iter = iter(uploads)
+        return [next(upload_iter) if p.stream else next(value_iter) for p in method.parameters]
+
+    def _unexpected(self, target: str, exc: BaseException) -> str:
+        return f"An unexpected error occurred invoking '{target}' on the server." + error_detail(
+            exc, self._options.detailed_errors
+        )
+
+    async def _invoke(
+        self, method: Method[Any], message: InvocationMessage, uploads: list[UploadStream]
+    ) -> None:
+        invocation_id = message.invocation_id
+        target = message.target
+        try:
+            values = self._bind(method, message.arguments)
+        except BindingError as exc:
+            self._close_uploads(uploads)
+            await self._fail(
+                invocation_id,
+                f"Failed to invoke '{target}' due to an error on the server. "
+                f"InvalidDataException: {exc.message}",
+            )
+            return
+        try:
+            hub = self._create_hub()
+            result = await getattr(hub, method.name)(*self._call_args(method, values, uploads))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not isinstance(exc, HubError):
+                logger.exception("hub method %s.%s raised", self._spec.name, method.name)
+            await self._fail(invocation_id, self._unexpected(target, exc))
+            return
+        finally:
+            self._close_uploads(uploads)
+        if invocation_id is None:
+            return
+        try:
+            wire_result = method.binder(self._wire).encode_result(result)
+        except CodecError as exc:
+            logger.error(
+                "hub method %s.%s returned a value its contract does not allow: %s",
+                self._spec.name,
+                method.name,
+                exc.message,
+            )
+            await self._fail(invocation_id, self._unexpected(target, exc))
+            return
+        await self._send(CompletionMessage.with_result(invocation_id, wire_result))
+
+    async def _stream(
+        self, method: Method[Any], message: StreamInvocationMessage, uploads: list[UploadStream]
+    ) -> None:
+        invocation_id = message.invocation_id
+        target = message.target
+        error: str | None = None
+        iterator: AsyncIterator[Any] | None = None
+        try:
+            values = self._bind(method, message.arguments)
+            hub = self._create_hub()
+            produced = getattr(hub, method.name)(*self._call_args(method, values, uploads))
+            if not hasattr(produced, "__anext__"):
+                raise TypeError(
+                    f"The streaming method '{method.name}' must be an async generator "
+                    f"(or return an async iterator), not {type(produced).__name__}."
+                )
+            iterator = produced
+            binder = method.binder(self._wire)
+            async for item in iterator:
+                await self._send(StreamItemMessage(invocation_id, binder.encode_result(item)))
+        except asyncio.CancelledError:
+            if invocation_id not in self._canceled:
+                raise  # the connection is going away: nobody to tell
+        except BindingError as exc:
+            error = (
+                f"Failed to invoke '{target}' due to an error on the server. "
+                f"InvalidDataException: {exc.message}"
+            )
+        except Exception as exc:
+            if not isinstance(exc, HubError):
+                logger.exception("streaming method %s.%s raised", self._spec.name, method.name)
+            error = "An error occurred on the server while streaming results." + error_detail(
+                exc, self._options.detailed_errors
+            )
+        finally:
+            self._streams.pop(invocation_id, None)
+            self._canceled.discard(invocation_id)
+            self._close_uploads(uploads)
+            if iterator is not None and hasattr(iterator, "aclose"):
+                try:
+                    await iterator.aclose()
+                except Exception:
+                    logger.exception("closing stream %s.%s raised", self._spec.name, method.name)
+        await self._send(CompletionMessage(invocation_id, error=error))
+
+    # -- replies -------------------------------------------------------------------------
+
+    async def _send(self, message: HubMessage) -> None:
+        connection = self._connection
+        await connection.send_own(connection.protocol.write(message))
+
+    async def _fail(self, invocation_id: str | None, error: str) -> None:
+        if invocation_id is None:
+            logger.warning("fire-and-forget invocation failed: %s", error)
+            return
+        await self._send(CompletionMessage.with_error(invocation_id, error))
+
+    def _fail_soon(self, invocation_id: str, error: str) -> None:
+        self._spawn(self._fail(invocation_id, error), invocation_id)

@@ -1,0 +1,270 @@
+"""The HTTP side of a hub endpoint: negotiate, connection tokens, transports.
+
+``POST {path}/negotiate`` creates a connection and tells the client which
+transports it may use; the transport request (``{path}?id=<token>``) then
+picks the connection up. This module keeps the token table, answers every
+request with the statuses and texts ASP.NET Core uses, and runs one heartbeat
+per endpoint that pings clients, times out silent ones and forgets
+negotiations no transport picked up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.websockets import WebSocket
+
+from hubgen.protocol.messages import PingMessage
+from hubgen.server.connection import ConnectionAborted
+from hubgen.server.options import TransportType
+from hubgen.server.websocket import WebSocketTransport
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+
+    from hubgen.server.handler import HubConnectionHandler
+    from hubgen.server.options import HubOptions
+
+__all__ = ["HubEndpoint"]
+
+logger = logging.getLogger("hubgen.server")
+
+#: Transports hubgen implements, in the order negotiate lists them.
+_TRANSPORT_FORMATS: dict[TransportType, tuple[str, list[str]]] = {
+    TransportType.WEBSOCKETS: ("WebSockets", ["Text", "Binary"]),
+    TransportType.SERVER_SENT_EVENTS: ("ServerSentEvents", ["Text"]),
+    TransportType.LONG_POLLING: ("LongPolling", ["Text", "Binary"]),
+}
+_IMPLEMENTED = TransportType.WEBSOCKETS
+
+
+def _new_id() -> str:
+    """16 random bytes, base64url without padding: 22 URL-safe characters."""
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(slots=True)
+class _Record:
+    """A negotiated connection, by token."""
+
+    connection_id: str
+    token: str
+    created: float = field(default_factory=time.monotonic)
+    transport: str | None = None
+
+
+def _query(request: HTTPConnection, key: str) -> str | None:
+    """A query parameter, its name matched ignoring case (as ASP.NET Core does)."""
+    value = request.query_params.get(key)
+    if value is not None:
+        return value
+    lowered = key.lower()
+    for name, candidate in request.query_params.multi_items():
+        if name.lower() == lowered:
+            return candidate
+    return None
+
+
+def _text(status: int, text: str = "") -> Response:
+    return PlainTextResponse(text, status_code=status)
+
+
+class HubEndpoint:
+    """Serves one hub: negotiate and the transports."""
+
+    def __init__(self, handler: HubConnectionHandler, options: HubOptions) -> None:
+        self._handler = handler
+        self._options = options
+        self._records: dict[str, _Record] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._ping = {name: p.write(PingMessage()) for name, p in handler.protocols.items()}
+        self._offered = [
+            {"transport": name, "transferFormats": formats}
+            for flag, (name, formats) in _TRANSPORT_FORMATS.items()
+            if flag in options.transports and flag in _IMPLEMENTED
+        ]
+
+    # -- ASGI --------------------------------------------------------------------------
+
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, *, negotiate: bool
+    ) -> None:
+        if scope["type"] == "websocket":
+            if negotiate:
+                await WebSocket(scope, receive, send).close(code=1008)
+                return
+            await self._websocket(WebSocket(scope, receive, send))
+            return
+        request = Request(scope, receive)
+        response = await (self._negotiate(request) if negotiate else self._http_transport(request))
+        await response(scope, receive, send)
+
+    # -- negotiate -------------------------------------------------------------------------
+
+    async def _negotiate(self, request: Request) -> Response:
+        if request.method != "POST":
+            return _text(405, "")
+        raw = _query(request, "negotiateVersion")
+        if raw is None:
+            version = 0
+        else:
+            try:
+                version = int(raw)
+            except ValueError:
+                return self._json({"error": "The client requested a non-integer protocol version."})
+            if version < 0:
+                return self._json(
+                    {
+                        "error": f"The client requested version '{version}', but the server "
+                        "does not support this version."
+                    }
+                )
+            version = min(version, 1)
+        record = self._create(distinct_token=version >= 1)
+        body: dict[str, object] = {
+            "negotiateVersion": version,
+            "connectionId": record.connection_id,
+        }
+        if version >= 1:
+            body["connectionToken"] = record.token
+        body["availableTransports"] = self._offered
+        return self._json(body)
+
+    @staticmethod
+    def _json(body: dict[str, object]) -> Response:
+        return Response(
+            json.dumps(body, separators=(",", ":")).encode(), media_type="application/json"
+        )
+
+    def _create(self, *, distinct_token: bool) -> _Record:
+        connection_id = _new_id()
+        token = _new_id() if distinct_token else connection_id
+        record = _Record(connection_id, token)
+        self._records[token] = record
+        self._start_heartbeat()
+        return record
+
+    # -- transports --------------------------------------------------------------------
+
+    async def _websocket(self, websocket: WebSocket) -> None:
+        if TransportType.WEBSOCKETS not in self._options.transports:
+            await self._deny(
+                websocket, 404, "WebSockets transport not supported by this end point type"
+            )
+            return
+        token = _query(websocket, "id")
+        if token is None:
+            record = self._create(distinct_token=True)  # skipNegotiation
+        else:
+            found = self._records.get(token)
+            if found is None:
+                await self._deny(websocket, 404, "No Connection with that ID")
+                return
+            if found.transport is not None:
+                if found.transport != WebSocketTransport.name:
+                    await self._deny(websocket, 400, "Cannot change transports mid-connection")
+                else:
+                    await self._deny(websocket, 409, "")
+                return
+            record = found
+        record.transport = WebSocketTransport.name
+        try:
+            await websocket.accept()
+            await self._handler.run(record.connection_id, WebSocketTransport(websocket), websocket)
+        finally:
+            self._records.pop(record.token, None)
+
+    @staticmethod
+    async def _deny(websocket: WebSocket, status: int, text: str) -> None:
+        """Refuse a WebSocket upgrade with an HTTP status where the server
+        supports it (ASGI websocket denial responses), else close."""
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            await websocket.send_denial_response(_text(status, text))
+        else:
+            await websocket.close(code=1008, reason=text or None)
+
+    async def _http_transport(self, request: Request) -> Response:
+        method = request.method
+        if method not in ("GET", "POST", "DELETE"):
+            return _text(405)
+        token = _query(request, "id")
+        if token is None:
+            return _text(400, "Connection ID required")
+        record = self._records.get(token)
+        if record is None:
+            return _text(404, "No Connection with that ID")
+        if method == "GET":
+            accept = request.headers.get("accept", "")
+            kind = (
+                TransportType.SERVER_SENT_EVENTS
+                if "text/event-stream" in accept
+                else TransportType.LONG_POLLING
+            )
+            name = _TRANSPORT_FORMATS[kind][0]
+            return _text(404, f"{name} transport not supported by this end point type")
+        if record.transport == WebSocketTransport.name:
+            if method == "POST":
+                return _text(405, "POST requests are not allowed for WebSocket connections.")
+            return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
+        if method == "DELETE":
+            return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
+        return _text(404, "No Connection with that ID")
+
+    # -- heartbeat ---------------------------------------------------------------------
+
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.get_running_loop().create_task(
+                self._beat(), name="hubgen-heartbeat"
+            )
+
+    async def _beat(self) -> None:
+        options = self._options
+        tick = max(
+            0.05,
+            min(
+                1.0,
+                options.keep_alive_interval / 4,
+                options.client_timeout / 4,
+                options.disconnect_timeout / 4,
+            ),
+        )
+        while self._records:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            for token, record in list(self._records.items()):
+                if record.transport is None and now - record.created > options.disconnect_timeout:
+                    del self._records[token]
+            for connection in list(self._handler.connections.values()):
+                if connection.transport.inherent_keep_alive:
+                    continue
+                if now - connection.last_ping_sent >= options.keep_alive_interval:
+                    connection.last_ping_sent = now
+                    connection.send(self._ping[connection.protocol.name])
+                if (
+                    connection.timeout_armed
+                    and now - connection.last_received > options.client_timeout
+                ):
+                    connection.abort(
+                        ConnectionAborted(
+                            "Client hasn't sent a message/ping within the configured "
+                            "client_timeout."
+                        ),
+                        allow_reconnect=True,
+                    )
+
+    async def close(self) -> None:
+        """End every connection (server shutdown): clients are told they may
+        reconnect."""
+        for connection in list(self._handler.connections.values()):
+            connection.abort(allow_reconnect=True)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()

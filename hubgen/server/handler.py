@@ -1,0 +1,244 @@
+"""The life of one hub connection: handshake, read loop, and an orderly end."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from hubgen.protocol import ProtocolError, TransferFormat, get_protocol
+from hubgen.protocol.handshake import parse_handshake_request, write_handshake_response
+from hubgen.protocol.messages import CloseMessage, HubMessage, PingMessage
+from hubgen.server.connection import Connection, ConnectionAborted
+from hubgen.server.dispatcher import error_detail
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
+
+    from hubgen.protocol.base import HubProtocol
+    from hubgen.server.dispatcher import HubDispatcher
+    from hubgen.server.options import HubOptions
+    from hubgen.server.transport import Transport
+
+__all__ = ["HubConnectionHandler"]
+
+logger = logging.getLogger("hubgen.server")
+
+#: A handshake request larger than this is refused (as ASP.NET Core does).
+_MAX_HANDSHAKE_SIZE = 32 * 1024
+
+
+def _oversized(buffer: bytearray, limit: int, binary: bool) -> bool:
+    """Whether ``buffer`` holds (the start of) a message longer than ``limit``
+    bytes: records for text protocols, varint-prefixed frames for binary ones."""
+    position = 0
+    size = len(buffer)
+    if not binary:
+        while position < size:
+            end = buffer.find(b"\x1e", position)
+            if end < 0:
+                return size - position > limit
+            if end - position > limit:
+                return True
+            position = end + 1
+        return False
+    while position < size:
+        length = shift = 0
+        while position < size:
+            byte = buffer[position]
+            position += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        else:
+            return False
+        if length > limit:
+            return True
+        position += length
+    return False
+
+
+class HubConnectionHandler:
+    """Runs hub connections for one endpoint."""
+
+    def __init__(self, dispatcher: HubDispatcher, options: HubOptions) -> None:
+        self._dispatcher = dispatcher
+        self._options = options
+        self._protocols: dict[str, HubProtocol] = {}
+        for name in options.protocols:
+            protocol = get_protocol(name)
+            if protocol is None:
+                raise ValueError(f"HubOptions.protocols: unknown hub protocol {name!r}")
+            self._protocols[name] = protocol
+        #: Connections past their handshake, for keep-alive and timeouts.
+        self.connections: dict[str, Connection] = {}
+
+    @property
+    def protocols(self) -> dict[str, HubProtocol]:
+        return self._protocols
+
+    async def run(
+        self,
+        connection_id: str,
+        transport: Transport,
+        request: HTTPConnection,
+        *,
+        user_identifier: str | None = None,
+    ) -> None:
+        """Serve one connection until it ends. Never raises for client errors."""
+        buffer = bytearray()
+        protocol = await self._handshake(transport, buffer)
+        if protocol is None:
+            return
+        connection = Connection(
+            connection_id,
+            protocol,
+            transport,
+            self._options,
+            request,
+            user_identifier=user_identifier,
+        )
+        connection.start()
+        dispatch = self._dispatcher.connect(connection)
+        lifetime = self._dispatcher.lifetime
+        await lifetime.on_connected(connection)
+        self.connections[connection_id] = connection
+        client_closed = False
+        try:
+            try:
+                await dispatch.on_connected()
+            except Exception as exc:
+                logger.exception("on_connected of %s raised", self._dispatcher.spec.name)
+                connection.abort(exc)
+            else:
+                client_closed = await self._read_loop(connection, dispatch.dispatch, buffer)
+        finally:
+            self.connections.pop(connection_id, None)
+            await self._close(connection, client_closed)
+            await dispatch.on_disconnected(None if client_closed else connection.abort_reason)
+            await lifetime.on_disconnected(connection)
+
+    # -- handshake ---------------------------------------------------------------------
+
+    async def _handshake(self, transport: Transport, buffer: bytearray) -> HubProtocol | None:
+        try:
+            async with asyncio.timeout(self._options.handshake_timeout):
+                while True:
+                    data = await transport.receive()
+                    if data is None:
+                        return None
+                    buffer += data
+                    request = parse_handshake_request(buffer, max_size=_MAX_HANDSHAKE_SIZE)
+                    if request is not None:
+                        break
+        except TimeoutError:
+            await self._refuse(transport, "Handshake was canceled.")
+            return None
+        except ProtocolError as exc:
+            logger.debug("bad handshake request: %s", exc)
+            text = str(exc) if "maximum" not in str(exc) else "Handshake was canceled."
+            await self._refuse(transport, text)
+            return None
+        protocol = self._protocols.get(request.protocol)
+        if protocol is None:
+            await self._refuse(transport, f"The protocol '{request.protocol}' is not supported.")
+            return None
+        if request.version > protocol.version:
+            await self._refuse(
+                transport,
+                f"The server does not support version {request.version} of the "
+                f"'{request.protocol}' protocol.",
+            )
+            return None
+        binary = protocol.transfer_format is TransferFormat.BINARY
+        if binary and not transport.supports_binary:
+            await self._refuse(
+                transport,
+                f"Cannot use the '{protocol.name}' protocol on the current transport. "
+                "The transport does not support 'Binary' transfer format.",
+            )
+            return None
+        transport.use_binary(binary)
+        try:
+            await transport.send(write_handshake_response())
+        except ConnectionError:
+            return None
+        return protocol
+
+    async def _refuse(self, transport: Transport, error: str) -> None:
+        try:
+            await transport.send(write_handshake_response(error))
+            await transport.close(error=True)
+        except ConnectionError:
+            pass
+
+    # -- messages ----------------------------------------------------------------------
+
+    async def _read_loop(
+        self,
+        connection: Connection,
+        handle: Callable[[HubMessage], Awaitable[None]],
+        buffer: bytearray,
+    ) -> bool:
+        """Read and dispatch until the connection ends; True when the client
+        closed it with a Close message."""
+        parse = connection.protocol.parse
+        binary = connection.protocol.transfer_format is TransferFormat.BINARY
+        limit = self._options.max_message_size
+        try:
+            while True:
+                if buffer:
+                    for message in parse(buffer):
+                        if isinstance(message, PingMessage):
+                            connection.timeout_armed = True
+                        elif isinstance(message, CloseMessage):
+                            if message.error:
+                                logger.info(
+                                    "connection %s closed by the client: %s",
+                                    connection.connection_id,
+                                    message.error,
+                                )
+                            return True
+                        else:
+                            await handle(message)
+                        if connection.aborted:
+                            return False
+                data = await connection.receive()
+                if data is None:
+                    if buffer and not connection.aborted:
+                        raise ProtocolError("Connection terminated while reading a message.")
+                    return False
+                buffer += data
+                if limit is not None and len(buffer) > limit and _oversized(buffer, limit, binary):
+                    raise ProtocolError(
+                        f"The maximum message size of {limit}B was exceeded. "
+                        "The message size can be configured in HubOptions.max_message_size."
+                    )
+        except ProtocolError as exc:
+            logger.warning("closing connection %s: %s", connection.connection_id, exc)
+            connection.abort(exc)
+            return False
+
+    # -- the end -----------------------------------------------------------------------
+
+    async def _close(self, connection: Connection, client_closed: bool) -> None:
+        """Send the Close message when the server ends the connection, flush,
+        and close the transport."""
+        server_ended = connection.aborted and not client_closed
+        reason = connection.abort_reason
+        connection.abort()
+        if server_ended:
+            error = None
+            if reason is not None:
+                error = "Connection closed with an error." + error_detail(
+                    reason,
+                    self._options.detailed_errors or isinstance(reason, ConnectionAborted),
+                )
+            close = CloseMessage(error=error, allow_reconnect=connection.allow_reconnect)
+            connection.send_final(connection.protocol.write(close))
+        await connection.flush_and_stop(self._options.close_timeout)
+        with contextlib.suppress(ConnectionError):
+            await connection.transport.close()

@@ -1,0 +1,230 @@
+"""Who is connected, which groups they are in, and delivering messages to them.
+
+:class:`HubLifetimeManager` is the seam for scale-out: the in-memory manager
+here serves one process; a Redis backplane implements the same interface.
+Messages are handed over as :class:`SerializedMessage`, which encodes a hub
+message at most once per protocol however many connections receive it.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import base64
+import uuid
+from collections.abc import Callable, Collection, Iterable
+from typing import TYPE_CHECKING
+
+from hubgen.errors import HubError
+from hubgen.protocol.messages import CompletionMessage, HubMessage
+
+if TYPE_CHECKING:
+    from hubgen.codec import WireFormat
+    from hubgen.protocol.base import HubProtocol
+    from hubgen.server.connection import Connection
+
+__all__ = ["HubLifetimeManager", "InMemoryLifetimeManager", "SerializedMessage"]
+
+
+class SerializedMessage:
+    """A hub message built and encoded lazily, once per protocol.
+
+    ``build`` receives the wire format and returns the message with its
+    arguments encoded for it (a codec error raises to whoever sends).
+    """
+
+    __slots__ = ("_build", "_bytes")
+
+    def __init__(self, build: Callable[[WireFormat], HubMessage]) -> None:
+        self._build = build
+        self._bytes: dict[str, bytes] = {}
+
+    def to_bytes(self, protocol: HubProtocol) -> bytes:
+        data = self._bytes.get(protocol.name)
+        if data is None:
+            data = self._bytes[protocol.name] = protocol.write(self._build(protocol.wire))
+        return data
+
+
+def new_invocation_id() -> str:
+    """A 22-character id unique across servers, as ASP.NET Core makes them."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+
+
+class HubLifetimeManager(abc.ABC):
+    """Tracks connections and groups of one hub and delivers messages."""
+
+    @abc.abstractmethod
+    async def on_connected(self, connection: Connection) -> None: ...
+
+    @abc.abstractmethod
+    async def on_disconnected(self, connection: Connection) -> None: ...
+
+    @abc.abstractmethod
+    async def send_all(self, message: SerializedMessage, exclude: Collection[str] = ()) -> None: ...
+
+    @abc.abstractmethod
+    async def send_connections(
+        self, connection_ids: Iterable[str], message: SerializedMessage
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def send_groups(
+        self, groups: Iterable[str], message: SerializedMessage, exclude: Collection[str] = ()
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def send_users(self, user_ids: Iterable[str], message: SerializedMessage) -> None: ...
+
+    @abc.abstractmethod
+    async def add_to_group(self, connection_id: str, group: str) -> None: ...
+
+    @abc.abstractmethod
+    async def remove_from_group(self, connection_id: str, group: str) -> None: ...
+
+    @abc.abstractmethod
+    async def invoke_connection(
+        self,
+        connection_id: str,
+        build: Callable[[str, WireFormat], HubMessage],
+    ) -> tuple[CompletionMessage, WireFormat]:
+        """Send an invocation that expects a client result and wait for the
+        client's Completion. ``build(invocation_id, wire)`` makes the message.
+        Raises :class:`HubError` when the connection does not exist or goes
+        away; callers bound the wait with ``asyncio.timeout``."""
+
+    @abc.abstractmethod
+    def set_client_result(self, connection: Connection, completion: CompletionMessage) -> bool:
+        """Deliver a Completion from ``connection`` to the pending client-result
+        call it answers; False when no such call is pending."""
+
+
+class InMemoryLifetimeManager(HubLifetimeManager):
+    """All connections of a hub in this process."""
+
+    def __init__(self) -> None:
+        self._connections: dict[str, Connection] = {}
+        self._groups: dict[str, dict[str, Connection]] = {}
+        self._users: dict[str, dict[str, Connection]] = {}
+        self._pending: dict[str, tuple[str, asyncio.Future[CompletionMessage]]] = {}
+
+    @property
+    def connections(self) -> dict[str, Connection]:
+        return self._connections
+
+    def group_members(self, group: str) -> list[str]:
+        return list(self._groups.get(group, ()))
+
+    async def on_connected(self, connection: Connection) -> None:
+        self._connections[connection.connection_id] = connection
+        user = connection.user_identifier
+        if user is not None:
+            self._users.setdefault(user, {})[connection.connection_id] = connection
+
+    async def on_disconnected(self, connection: Connection) -> None:
+        cid = connection.connection_id
+        self._connections.pop(cid, None)
+        for group in list(connection.groups):
+            self._leave(connection, group)
+        user = connection.user_identifier
+        if user is not None and (members := self._users.get(user)) is not None:
+            members.pop(cid, None)
+            if not members:
+                del self._users[user]
+        for invocation_id, (owner, future) in list(self._pending.items()):
+            if owner == cid:
+                del self._pending[invocation_id]
+                if not future.done():
+                    future.set_exception(HubError(f"Connection '{cid}' disconnected."))
+
+    # -- sending -----------------------------------------------------------------
+
+    @staticmethod
+    def _deliver(connections: Iterable[Connection], message: SerializedMessage) -> None:
+        for connection in connections:
+            connection.send(message.to_bytes(connection.protocol))
+
+    async def send_all(self, message: SerializedMessage, exclude: Collection[str] = ()) -> None:
+        if exclude:
+            targets = [c for cid, c in self._connections.items() if cid not in exclude]
+        else:
+            targets = list(self._connections.values())
+        self._deliver(targets, message)
+
+    async def send_connections(
+        self, connection_ids: Iterable[str], message: SerializedMessage
+    ) -> None:
+        found = (self._connections.get(cid) for cid in dict.fromkeys(connection_ids))
+        self._deliver([c for c in found if c is not None], message)
+
+    async def send_groups(
+        self, groups: Iterable[str], message: SerializedMessage, exclude: Collection[str] = ()
+    ) -> None:
+        targets: dict[str, Connection] = {}
+        for group in groups:
+            members = self._groups.get(group)
+            if members:
+                targets.update(members)
+        self._deliver([c for cid, c in targets.items() if cid not in exclude], message)
+
+    async def send_users(self, user_ids: Iterable[str], message: SerializedMessage) -> None:
+        targets: dict[str, Connection] = {}
+        for user in user_ids:
+            members = self._users.get(user)
+            if members:
+                targets.update(members)
+        self._deliver(targets.values(), message)
+
+    # -- groups ------------------------------------------------------------------
+
+    async def add_to_group(self, connection_id: str, group: str) -> None:
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            return
+        connection.groups.add(group)
+        self._groups.setdefault(group, {})[connection_id] = connection
+
+    async def remove_from_group(self, connection_id: str, group: str) -> None:
+        connection = self._connections.get(connection_id)
+        if connection is not None:
+            self._leave(connection, group)
+
+    def _leave(self, connection: Connection, group: str) -> None:
+        connection.groups.discard(group)
+        members = self._groups.get(group)
+        if members is not None:
+            members.pop(connection.connection_id, None)
+            if not members:
+                del self._groups[group]
+
+    # -- client results ----------------------------------------------------------
+
+    async def invoke_connection(
+        self,
+        connection_id: str,
+        build: Callable[[str, WireFormat], HubMessage],
+    ) -> tuple[CompletionMessage, WireFormat]:
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            raise HubError(f"Connection '{connection_id}' does not exist.")
+        invocation_id = new_invocation_id()
+        future: asyncio.Future[CompletionMessage] = asyncio.get_running_loop().create_future()
+        self._pending[invocation_id] = (connection_id, future)
+        try:
+            protocol = connection.protocol
+            message = SerializedMessage(lambda wire: build(invocation_id, wire))
+            if not connection.send(message.to_bytes(protocol)):
+                raise HubError(f"Connection '{connection_id}' disconnected.")
+            completion = await future
+        finally:
+            self._pending.pop(invocation_id, None)
+        return completion, protocol.wire
+
+    def set_client_result(self, connection: Connection, completion: CompletionMessage) -> bool:
+        entry = self._pending.get(completion.invocation_id)
+        if entry is None or entry[0] != connection.connection_id:
+            return False
+        del self._pending[completion.invocation_id]
+        if not entry[1].done():
+            entry[1].set_result(completion)
+        return True

@@ -1,0 +1,70 @@
+"""Server options, with ASP.NET Core SignalR's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Flag
+from typing import Literal
+
+__all__ = ["HubOptions", "TransportType"]
+
+
+class TransportType(Flag):
+    """Transports an endpoint offers (bit values as in the SignalR clients)."""
+
+    WEBSOCKETS = 1
+    SERVER_SENT_EVENTS = 2
+    LONG_POLLING = 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class HubOptions:
+    """How a hub endpoint behaves. Defaults match ASP.NET Core SignalR."""
+
+    #: Interval between server pings (WebSockets and SSE).
+    keep_alive_interval: float = 15.0
+    #: Close a connection that sent nothing (not even a ping) for this long,
+    #: counted from its first ping.
+    client_timeout: float = 30.0
+    #: Time a client has to complete the handshake.
+    handshake_timeout: float = 15.0
+    #: Largest message a client may send, in bytes; ``None`` for no limit.
+    max_message_size: int | None = 32_768
+    #: Send exception types and messages to callers (never enable in production).
+    detailed_errors: bool = False
+    #: Hub method invocations that may run at once on one connection.
+    max_parallel_invocations: int = 1
+    #: Items buffered per client-to-server stream before reading pauses.
+    stream_buffer_capacity: int = 10
+    #: Hub protocols offered, by handshake name.
+    protocols: tuple[str, ...] = ("json", "messagepack")
+    #: Transports offered in negotiate, in the client's order of preference.
+    transports: TransportType = field(default=TransportType.WEBSOCKETS)
+    #: A negotiated connection that no transport picks up within this time is
+    #: dropped (ASP.NET Core's DisconnectTimeout).
+    disconnect_timeout: float = 15.0
+    #: Bytes queued for one connection before ``slow_client_policy`` applies
+    #: to messages sent *to* it by others (broadcasts, groups, other callers).
+    #: Replies to the connection's own calls wait for room instead.
+    max_buffered_bytes: int = 1 << 20
+    #: What to do with a connection that cannot keep up: ``"close"`` it (it
+    #: reconnects and resynchronises) or ``"drop"`` the message (logged).
+    slow_client_policy: Literal["close", "drop"] = "close"
+    #: How long the server waits for the client's close frame.
+    close_timeout: float = 5.0
+    #: How long a client result (``await clients.client(id).method(...)``)
+    #: may take before it fails with ``TimeoutError``; ``None`` waits forever.
+    client_result_timeout: float | None = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_parallel_invocations < 1:
+            raise ValueError("max_parallel_invocations must be at least 1")
+        if self.stream_buffer_capacity < 1:
+            raise ValueError("stream_buffer_capacity must be at least 1")
+        if not self.protocols:
+            raise ValueError("protocols must name at least one hub protocol")
+        if not self.transports:
+            raise ValueError("transports must enable at least one transport")
+        for name in ("keep_alive_interval", "client_timeout", "handshake_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")

@@ -1,0 +1,153 @@
+"""Mounting a hub in a Starlette (or FastAPI) application."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute, Match, NoMatchFound
+
+from hubgen.protocol import get_protocol
+from hubgen.server.clients import ClientProxy, HubClients, SingleClientProxy
+from hubgen.server.dispatcher import HubDispatcher
+from hubgen.server.endpoint import HubEndpoint
+from hubgen.server.handler import HubConnectionHandler
+from hubgen.server.hub import Hub
+from hubgen.server.lifetime import HubLifetimeManager, InMemoryLifetimeManager
+from hubgen.server.options import HubOptions
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+
+__all__ = ["HubRoute"]
+
+P = TypeVar("P", bound=ClientProxy)
+S = TypeVar("S", bound=SingleClientProxy)
+
+
+def _route_path(scope: Scope) -> str:
+    """The request path below the application's ``root_path``."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root) :]
+    return path
+
+
+def _check_hub_class(hub: type[Hub[Any, Any]]) -> None:
+    """Fail at startup, clearly, when a hub class cannot serve its contract."""
+    spec = getattr(hub, "spec", None)
+    if spec is None:
+        raise TypeError(
+            f"{hub.__qualname__} is not a hub implementation: subclass the <Hub>Base "
+            "class that `hubgen generate` wrote for your contract"
+        )
+    missing = sorted(getattr(hub, "__abstractmethods__", ()))
+    if missing:
+        raise TypeError(
+            f"{hub.__qualname__} does not implement these {spec.name} methods: "
+            f"{', '.join(missing)} (`hubgen scaffold` can write stubs for them)"
+        )
+    problems: list[str] = []
+    for method in spec.methods.values():
+        impl = getattr(hub, method.name)
+        if method.stream:
+            if inspect.iscoroutinefunction(impl):
+                problems.append(
+                    f"{method.name} is a stream: write it as an async generator "
+                    "(`async def` with `yield`), not a coroutine"
+                )
+        elif not inspect.iscoroutinefunction(impl):
+            kind = "an async generator" if inspect.isasyncgenfunction(impl) else "not `async def`"
+            problems.append(f"{method.name} must be a coroutine (`async def`), but it is {kind}")
+    if problems:
+        raise TypeError(f"{hub.__qualname__}: " + "; ".join(problems))
+
+
+class HubRoute(BaseRoute, Generic[P, S]):
+    """A hub endpoint as a Starlette route.
+
+    Answers ``{path}/negotiate`` and ``{path}`` (the transports), matching the
+    path ignoring case as ASP.NET Core does::
+
+        app = Starlette(routes=[HubRoute("/chat", ChatHub)])
+
+    ``hub`` is your implementation (a subclass of the generated ``<Hub>Base``).
+    A hub instance is made for every call: by calling ``factory`` if given,
+    else ``hub()``. ``route.clients`` reaches connected clients from outside
+    hub methods (background tasks, other endpoints).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        hub: type[Hub[P, S]],
+        *,
+        options: HubOptions | None = None,
+        factory: Callable[[], Hub[P, S]] | None = None,
+        lifetime: HubLifetimeManager | None = None,
+        name: str | None = None,
+    ) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"hub path must start with '/': {path!r}")
+        _check_hub_class(hub)
+        self.path = path.rstrip("/") or "/"
+        self.name = name if name is not None else hub.spec.name
+        self.hub = hub
+        self.options = options or HubOptions()
+        self.lifetime = lifetime or InMemoryLifetimeManager()
+        for protocol_name in self.options.protocols:
+            protocol = get_protocol(protocol_name)
+            if protocol is not None:
+                hub.spec.warm(protocol.wire)
+        dispatcher = HubDispatcher(hub, factory or hub, self.lifetime, self.options)
+        self._handler = HubConnectionHandler(dispatcher, self.options)
+        self._endpoint = HubEndpoint(self._handler, self.options)
+        self._transport_path = self.path.lower()
+        self._negotiate_path = (self.path.rstrip("/") + "/negotiate").lower()
+        self._clients: HubClients[P, S] = HubClients(
+            self.lifetime,
+            cast("type[P]", hub.client_proxy),
+            cast("type[S]", hub.single_client_proxy),
+            client_result_timeout=self.options.client_result_timeout,
+        )
+
+    @property
+    def clients(self) -> HubClients[P, S]:
+        """The hub's clients, for code outside hub methods (``IHubContext``)."""
+        return self._clients
+
+    @property
+    def connection_count(self) -> int:
+        """Connections currently past their handshake."""
+        return len(self._handler.connections)
+
+    async def close(self) -> None:
+        """End every connection; clients are told they may reconnect. Call it
+        from your application's shutdown (lifespan)."""
+        await self._endpoint.close()
+
+    # -- Starlette routing -------------------------------------------------------------
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] not in ("http", "websocket"):
+            return Match.NONE, {}
+        path = _route_path(scope).rstrip("/").lower() or "/"
+        if path == self._transport_path:
+            return Match.FULL, {"endpoint": self, "hubgen.negotiate": False}
+        if path == self._negotiate_path:
+            return Match.FULL, {"endpoint": self, "hubgen.negotiate": True}
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._endpoint(scope, receive, send, negotiate=bool(scope.get("hubgen.negotiate")))
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or path_params:
+            raise NoMatchFound(name, path_params)
+        return URLPath(self.path)
+
+    def __repr__(self) -> str:
+        return f"HubRoute(path={self.path!r}, hub={self.hub.__qualname__})"

@@ -1,0 +1,100 @@
+"""A contract exercising every server feature; the tests' counterpart of the
+ASP.NET Core functional-test hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+import hubgen
+
+
+class Color(StrEnum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Item(BaseModel):
+    """Something with every kind of field."""
+
+    name: str
+    quantity: int = 1
+    tags: list[str] = Field(default_factory=list)
+    color: Color = Color.RED
+    created_at: datetime | None = None
+    payload: bytes = b""
+
+
+class EchoClient(Protocol):
+    """What the server calls on clients."""
+
+    async def message(self, text: str) -> None: ...
+
+    async def item_received(self, item: Item) -> None: ...
+
+    async def ask(self, question: str) -> int:
+        """A client result: the server waits for the answer."""
+        ...
+
+
+@hubgen.hub(client=EchoClient)
+class EchoHub(Protocol):
+    """What clients call on the server."""
+
+    async def echo(self, text: str) -> str: ...
+
+    async def add(self, a: int, b: int = 10) -> int: ...
+
+    async def echo_item(self, item: Item) -> Item: ...
+
+    async def fail(self, message: str) -> None:
+        """Raises HubError(message): always reported to the caller."""
+        ...
+
+    async def crash(self) -> None:
+        """Raises RuntimeError: details only with detailed errors."""
+        ...
+
+    async def broadcast(self, text: str) -> None: ...
+
+    async def send_others(self, text: str) -> None: ...
+
+    async def send_caller(self, text: str) -> None: ...
+
+    async def send_to(self, connection_id: str, text: str) -> None: ...
+
+    async def send_item_to_all(self, item: Item) -> None: ...
+
+    async def join(self, group: str) -> None: ...
+
+    async def leave(self, group: str) -> None: ...
+
+    async def send_group(self, group: str, text: str) -> None: ...
+
+    async def send_others_in_group(self, group: str, text: str) -> None: ...
+
+    async def whoami(self) -> str: ...
+
+    async def ask_caller(self, question: str) -> int: ...
+
+    async def ask_client(self, connection_id: str, question: str) -> int: ...
+
+    async def abort_me(self) -> None: ...
+
+    async def sleep(self, seconds: float) -> float: ...
+
+    async def get_header(self, name: str) -> str | None: ...
+
+    async def wrong_result(self) -> int: ...
+
+    def counter(self, count: int, delay: float = 0.0) -> AsyncIterator[int]: ...
+
+    def failing_stream(self, after: int) -> AsyncIterator[int]: ...
+
+    async def sum_upload(self, numbers: AsyncIterator[int]) -> int: ...
+
+    def double_upload(self, numbers: AsyncIterator[int]) -> AsyncIterator[int]: ...

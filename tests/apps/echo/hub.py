@@ -1,0 +1,125 @@
+"""The implementation of EchoHub used by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+
+from hubgen import HubError
+from hubgen.server import HubOptions, HubRoute
+
+from .contract import Item
+from .generated.echo_hub_server import EchoHubBase
+
+#: What on_connected / on_disconnected saw, for assertions.
+EVENTS: list[tuple[str, str, str | None]] = []
+
+
+class EchoHubImpl(EchoHubBase):
+    async def on_connected(self) -> None:
+        EVENTS.append(("connected", self.context.connection_id, None))
+
+    async def on_disconnected(self, exception: BaseException | None) -> None:
+        EVENTS.append(
+            (
+                "disconnected",
+                self.context.connection_id,
+                None if exception is None else str(exception),
+            )
+        )
+
+    async def echo(self, text: str) -> str:
+        return text
+
+    async def add(self, a: int, b: int = 10) -> int:
+        return a + b
+
+    async def echo_item(self, item: Item) -> Item:
+        return item
+
+    async def fail(self, message: str) -> None:
+        raise HubError(message)
+
+    async def crash(self) -> None:
+        raise RuntimeError("secret internals")
+
+    async def broadcast(self, text: str) -> None:
+        await self.clients.all.message(text)
+
+    async def send_others(self, text: str) -> None:
+        await self.clients.others.message(text)
+
+    async def send_caller(self, text: str) -> None:
+        await self.clients.caller.message(text)
+
+    async def send_to(self, connection_id: str, text: str) -> None:
+        await self.clients.client(connection_id).message(text)
+
+    async def send_item_to_all(self, item: Item) -> None:
+        await self.clients.all.item_received(item)
+
+    async def join(self, group: str) -> None:
+        await self.groups.add(self.context.connection_id, group)
+
+    async def leave(self, group: str) -> None:
+        await self.groups.remove(self.context.connection_id, group)
+
+    async def send_group(self, group: str, text: str) -> None:
+        await self.clients.group(group).message(text)
+
+    async def send_others_in_group(self, group: str, text: str) -> None:
+        await self.clients.others_in_group(group).message(text)
+
+    async def whoami(self) -> str:
+        return self.context.connection_id
+
+    async def ask_caller(self, question: str) -> int:
+        return await self.clients.caller.ask(question)
+
+    async def ask_client(self, connection_id: str, question: str) -> int:
+        return await self.clients.client(connection_id).ask(question)
+
+    async def abort_me(self) -> None:
+        self.context.abort()
+
+    async def sleep(self, seconds: float) -> float:
+        await asyncio.sleep(seconds)
+        return seconds
+
+    async def get_header(self, name: str) -> str | None:
+        return self.context.request.headers.get(name)
+
+    async def wrong_result(self) -> int:
+        value: Any = "not an int"
+        return value  # type: ignore[no-any-return]
+
+    async def counter(self, count: int, delay: float = 0.0) -> AsyncIterator[int]:
+        for i in range(count):
+            if delay:
+                await asyncio.sleep(delay)
+            yield i
+
+    async def failing_stream(self, after: int) -> AsyncIterator[int]:
+        for i in range(after):
+            yield i
+        raise HubError("stream broke")
+
+    async def sum_upload(self, numbers: AsyncIterator[int]) -> int:
+        total = 0
+        async for n in numbers:
+            total += n
+        return total
+
+    async def double_upload(self, numbers: AsyncIterator[int]) -> AsyncIterator[int]:
+        async for n in numbers:
+            yield n * 2
+
+
+def create_app(options: HubOptions | None = None) -> Starlette:
+    route = HubRoute("/echo", EchoHubImpl, options=options)
+    app = Starlette(routes=[route])
+    app.state.hub = route
+    return app
