@@ -1,0 +1,119 @@
+"""Strict JSON text, shared by the JSON hub protocol and the handshake.
+
+Reading rejects what System.Text.Json rejects and Python's :mod:`json` would
+let through (``NaN``/``Infinity`` literals, invalid UTF-8) and turns every
+failure into a :class:`ProtocolError`. Writing is compact, UTF-8, and never
+produces invalid JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Final
+
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from hubgen.protocol.base import ProtocolError
+
+__all__ = ["dumps", "json_default", "read_object", "token_name"]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON value")
+
+
+_decode: Final = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+def token_name(value: object) -> str:
+    """The System.Text.Json token name for a decoded JSON value."""
+    if value is None:
+        return "Null"
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, dict):
+        return "Object"
+    return "Number"
+
+
+def read_object(record: bytes) -> dict[str, Any]:
+    """Decode one record (without its separator) that must be a JSON object."""
+    try:
+        value = _decode(str(record, "utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(
+            f"Error reading JSON: invalid UTF-8 at byte {exc.start} ({exc.reason})."
+        ) from exc
+    except ValueError as exc:
+        raise ProtocolError(f"Error reading JSON: {exc}.") from exc
+    except RecursionError as exc:
+        raise ProtocolError("Error reading JSON: the value is nested too deeply.") from exc
+    if value.__class__ is not dict:
+        raise ProtocolError(
+            f"Unexpected JSON Token Type '{token_name(value)}'. Expected a JSON Object."
+        )
+    return value
+
+
+def json_default(value: Any) -> Any:
+    """JSON form of values the stdlib encoder does not know: ``bytes`` as
+    standard base64, everything else as pydantic renders it in JSON mode
+    (ISO 8601 datetimes, UUID strings, Decimal strings, enum values, ...)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
+    try:
+        return to_jsonable_python(value)
+    except PydanticSerializationError as exc:
+        raise TypeError(
+            f"cannot write a value of type {type(value).__name__!r} as JSON; "
+            "encode it with a hubgen.codec.Codec first"
+        ) from exc
+
+
+_encode_utf8: Final = json.JSONEncoder(
+    ensure_ascii=False,
+    separators=(",", ":"),
+    allow_nan=False,
+    check_circular=False,
+    default=json_default,
+).encode
+_encode_ascii: Final = json.JSONEncoder(
+    ensure_ascii=True,
+    separators=(",", ":"),
+    allow_nan=False,
+    check_circular=False,
+    default=json_default,
+).encode
+
+
+def dumps(value: Any, suffix: str = "") -> bytes:
+    """Compact UTF-8 JSON for ``value``, followed by ``suffix``.
+
+    Strings that cannot be UTF-8 (lone surrogates) are written as ``\\u``
+    escapes rather than failing. Raises :class:`ValueError` for NaN and
+    infinities, for values nested too deeply or containing themselves, and
+    :class:`TypeError` for values that have no JSON form.
+    """
+    try:
+        text = _encode_utf8(value)
+    except ValueError as exc:
+        if "Out of range float" in str(exc):
+            raise ValueError(
+                "NaN and Infinity cannot be written in JSON (the format has no such numbers)"
+            ) from exc
+        raise
+    except RecursionError as exc:
+        raise ValueError(
+            "the value is nested too deeply to be written as JSON, or contains itself"
+        ) from exc
+    try:
+        return (text + suffix).encode("utf-8")
+    except UnicodeEncodeError:
+        return (_encode_ascii(value) + suffix).encode("ascii")
