@@ -1,0 +1,1 @@
+"""hubgen's chat example: rooms, history, and presence over a typed hub."""

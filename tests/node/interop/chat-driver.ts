@@ -1,0 +1,56 @@
+// Uses the chat example's generated TypeScript client on top of the official
+// @microsoft/signalr HubConnection. Prints one JSON event per line on stdout so
+// a test can follow along; reads commands ("send <text>", "quit") from stdin.
+// Usage: node chat-driver.js <hubUrl> <user> <room>
+import * as signalR from "@microsoft/signalr";
+import { createInterface } from "node:readline";
+
+import { type ChatMessage, createChatHub, registerChatClient } from "./generated/index.js";
+
+const [url, user, room] = process.argv.slice(2) as [string, string, string];
+
+function emit(event: string, data: unknown): void {
+  process.stdout.write(JSON.stringify({ event, data }) + "\n");
+}
+
+const connection = new signalR.HubConnectionBuilder()
+  .withUrl(url, { transport: signalR.HttpTransportType.WebSockets })
+  .configureLogging(signalR.LogLevel.Warning)
+  .build();
+const chat = createChatHub(connection);
+const registration = registerChatClient(connection, {
+  messageReceived: (message: ChatMessage) => emit("messageReceived", message),
+  userJoined: (joinedRoom: string, who: string) => emit("userJoined", { room: joinedRoom, user: who }),
+});
+
+await connection.start();
+const history = await chat.join(room, user);
+emit("joined", { history, connectionId: connection.connectionId });
+
+const lines = createInterface({ input: process.stdin });
+for await (const line of lines) {
+  const [command, ...rest] = line.split(" ");
+  if (command === "send") {
+    const sent = await chat.send(room, rest.join(" "));
+    emit("sent", sent);
+  } else if (command === "history") {
+    emit("history", await chat.history(room, 2));
+  } else if (command === "members") {
+    emit("members", await chat.members(room));
+  } else if (command === "unregister") {
+    registration.dispose();
+    emit("unregistered", null);
+  } else if (command === "bad") {
+    try {
+      await chat.send("no-such-room", "x");
+      emit("error", null);
+    } catch (err) {
+      emit("error", String((err as Error).message));
+    }
+  } else if (command === "quit") {
+    break;
+  }
+}
+await connection.stop();
+emit("stopped", null);
+process.exit(0);
