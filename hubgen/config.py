@@ -165,6 +165,7 @@ def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
         for err in exc.errors(include_url=False):
             key = _key(err["loc"])
             message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            message = message.removeprefix("Value error, ")
             problems.append(f"{path}: {where} {key}: {message}")
         raise ConfigError("\n".join(problems)) from None
     return config.model_copy(update={"root": path.parent, "source": path})

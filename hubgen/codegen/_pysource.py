@@ -171,8 +171,14 @@ def docstring(text: str, indent: str) -> list[str]:
     """
     lines = [line.rstrip() for line in textwrap.dedent(text.strip("\n")).strip().splitlines()]
     body = _escape_docstring("\n".join(lines)).splitlines()
-    if len(body) == 1 and len(indent) + len(body[0]) + 6 <= WIDTH:
-        return [f'{indent}"""{body[0]}"""']
+    if len(body) == 1:
+        if len(indent) + len(body[0]) + 6 <= WIDTH:
+            return [f'{indent}"""{body[0]}"""']
+        # a single line that is too long must become several, or ruff format
+        # joins the closing quotes back onto it
+        body = _wrap_line(body[0], WIDTH - len(indent) - 6)
+        if len(body) == 1:
+            return [f'{indent}"""{body[0]}"""']
     out: list[str] = []
     for index, line in enumerate(body):
         budget = WIDTH - len(indent) - (3 if index == 0 else 0)

@@ -279,6 +279,8 @@ def _handle_lines(
     accessor: str,
     hub: str,
 ) -> list[str]:
+    if not methods:
+        return []
     method_t = module.runtime("hubgen.spec", "Method")
     final = module.runtime("typing", "Final")
     lines: list[str] = []
@@ -440,10 +442,17 @@ def _server(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
         else:
             head = f"async def {method.name}"
         doc = _doc(method.doc, INDENT * 2)
+        signature = _signature(head, params, comments, returns, INDENT)
+        body: list[str] = []
+        if not doc:  # ruff format's "dummy implementation" style
+            if len(signature[-1]) + 4 <= WIDTH:
+                signature[-1] += " ..."
+            else:
+                body = [f"{INDENT * 2}..."]
         return _Method(
-            signature=_signature(head, params, comments, returns, INDENT),
+            signature=signature,
             doc=doc,
-            body=[] if doc else [f"{INDENT * 2}..."],
+            body=body,
             decorators=[f"{INDENT}@{abc}.abstractmethod"],
         )
 
