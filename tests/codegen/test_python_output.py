@@ -1,0 +1,60 @@
+"""Generated Python details the golden cases do not pin down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hubgen import ir
+from hubgen.codegen import CodegenError
+from hubgen.codegen.python import package_name, python_files
+
+from .handmade import chat_contract
+
+
+def _renamed_model(contract: ir.Contract, name: str) -> ir.Contract:
+    data = contract.model_dump_json().replace('"ChatMessage"', f'"{name}"')
+    return ir.Contract.model_validate_json(data)
+
+
+def test_runtime_names_are_aliased_when_the_contract_uses_them() -> None:
+    contract = _renamed_model(chat_contract(), "Method")
+    server = {f.filename: f.text for f in python_files(contract, package="chat.generated")}
+    text = server["chat_hub_server.py"]
+    assert "from hubgen.spec import HubSpec\nfrom hubgen.spec import Method as _Method" not in text
+    assert "from hubgen.spec import HubSpec, Method as _Method" in text
+    assert "from ..contract import Method\n" in text
+    assert "_MESSAGE_RECEIVED: Final[_Method[None]]" in text
+    assert "async def message_received(self, message: Method) -> None:" in text
+
+
+def test_contract_is_imported_relatively_only_within_its_top_level_package() -> None:
+    contract = chat_contract()
+    relative = python_files(contract, package="chat.generated")[1].text
+    assert "from ..contract import ChatClient, ChatHub\n" in relative
+    nested = python_files(contract, package="chat.api.generated")[1].text
+    assert "from ...contract import ChatClient, ChatHub\n" in nested
+    elsewhere = python_files(contract, package="generated")[1].text
+    assert "from chat.contract import ChatClient, ChatHub\n" in elsewhere
+    unknown = python_files(contract, package=None)[1].text
+    assert "from chat.contract import ChatClient, ChatHub\n" in unknown
+
+
+def test_package_name_uses_the_closest_search_root(tmp_path: Path) -> None:
+    out = tmp_path / "src" / "chat" / "generated"
+    assert package_name(out, [tmp_path, tmp_path / "src"]) == "chat.generated"
+    assert package_name(out, [tmp_path]) == "src.chat.generated"
+    assert package_name(tmp_path / "not-a-package" / "x", [tmp_path]) is None
+    assert package_name(out, [tmp_path / "elsewhere"]) is None
+
+
+def test_hub_methods_may_not_shadow_the_generated_client() -> None:
+    contract = chat_contract()
+    hub = contract.hubs[0]
+    register = hub.methods[0].model_copy(update={"name": "register"})
+    broken = contract.model_copy(
+        update={"hubs": [hub.model_copy(update={"methods": [register, *hub.methods[1:]]})]}
+    )
+    with pytest.raises(CodegenError, match="hub method name 'register' is taken"):
+        python_files(broken, package="chat.generated")
