@@ -11,8 +11,10 @@ enums) are listed once in :class:`Contract` and referenced by name.
 
 from __future__ import annotations
 
+import json
+import sys
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -44,6 +46,8 @@ __all__ = [
     "TypeRef",
     "TypeVarRef",
     "UnionType",
+    "json_schema",
+    "json_schema_text",
 ]
 
 #: Bumped whenever the IR changes shape; written into every :class:`Contract`.
@@ -327,3 +331,28 @@ class Contract(_Node):
             if decl.name == name:
                 return decl
         raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a :class:`Contract` as JSON, i.e. of
+    what ``hubgen inspect`` prints and :meth:`Contract.model_validate_json` reads."""
+    schema = Contract.model_json_schema()
+    for definition in schema.get("$defs", {}).values():
+        # ``kind`` has a default in Python, but it is the union's discriminator:
+        # pydantic requires it in input, and every dump writes it.
+        if "const" in definition.get("properties", {}).get("kind", {}):
+            definition["required"] = sorted({"kind", *definition.get("required", [])})
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def json_schema_text() -> str:
+    """:func:`json_schema` as ``schemas/ir.schema.json`` holds it: indented,
+    keys sorted, with a trailing newline."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # python -m hubgen.ir > schemas/ir.schema.json
+    sys.stdout.write(json_schema_text())

@@ -118,10 +118,18 @@ class HubAnalyzer:
                 GeneratedName(name, cls, "declaration", location, described),
                 GeneratedName(cls.__name__, cls, "declaration", location, described),
                 GeneratedName(
-                    f"{name}Base", cls, "base", location, f"the server base of hub {name!r}"
+                    f"{name}Base",
+                    cls,
+                    "base",
+                    location,
+                    f"the server base generated for {described}",
                 ),
                 GeneratedName(
-                    f"{name}Client", cls, "proxy", location, f"the client proxy of hub {name!r}"
+                    f"{name}Client",
+                    cls,
+                    "proxy",
+                    location,
+                    f"the client proxy generated for {described}",
                 ),
             ]
         )
@@ -210,14 +218,18 @@ class HubAnalyzer:
             [
                 GeneratedName(name, client, "declaration", location, described),
                 GeneratedName(
-                    f"{name}Proxy", client, "proxy", location, f"the server-side proxy of {name!r}"
+                    f"{name}Proxy",
+                    client,
+                    "proxy",
+                    location,
+                    f"the proxy generated for {described}",
                 ),
                 GeneratedName(
                     f"{name}SingleProxy",
                     client,
                     "single proxy",
                     location,
-                    f"the single-client proxy of {name!r}",
+                    f"the single-client proxy generated for {described}",
                 ),
             ]
         )

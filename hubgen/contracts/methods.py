@@ -139,10 +139,14 @@ class MethodAnalyzer:
         self.sources = sources
         self.declarations = declarations
         self.naming = naming
+        self._scope = Scope()
 
     def methods(self, protocol: type, role: Role) -> list[MethodDecl]:
         """The methods of ``protocol``; problems are reported, never raised."""
         decls: list[tuple[MethodDecl, str]] = []
+        # A generic Protocol is reported once (HG015), not at every use of its
+        # type variables.
+        self._scope = Scope(type_parameters=tuple(getattr(protocol, "__parameters__", ())))
         for name, value, klass in protocol_members(protocol):
             source = self.sources.class_source(klass)
             if not inspect.isfunction(value):
@@ -406,7 +410,7 @@ class MethodAnalyzer:
         return MethodKind.INVOKE, self._map(hint, site, result_path)
 
     def _map(self, hint: Any, site: Site, path: tuple[str, ...]) -> TypeRef:
-        return self.declarations.mapper.map(hint, site, path, Scope())
+        return self.declarations.mapper.map(hint, site, path, self._scope)
 
     def _unresolved(self, exc: Exception, what: str, site: Site, path: tuple[str, ...]) -> None:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -97,20 +97,27 @@ class GeneratedName:
 
 
 def check_generated_names(names: Iterable[GeneratedName], report: Report) -> None:
-    """Report every generated name that two different things would claim (HG045)."""
+    """Report every generated name that two different things would claim (HG045).
+
+    When two declarations already clash by name, the classes generated from
+    them (``<Client>Proxy``, ...) clash too; only the first clash is reported.
+    """
     by_name: dict[str, list[GeneratedName]] = {}
-    for entry in names:
+    for entry in sorted(names, key=lambda n: n.role != "declaration"):
         claims = by_name.setdefault(entry.name, [])
         if not any(c.owner is entry.owner and c.role == entry.role for c in claims):
             claims.append(entry)
+    reported: set[frozenset[int]] = set()
     for name, claims in by_name.items():
-        if len(claims) < 2:
-            continue
         ordered = sorted(
             claims, key=lambda c: (c.location.file, c.location.line, c.location.column)
         )
         first = ordered[0]
         for other in ordered[1:]:
+            pair = frozenset({id(first.owner), id(other.owner)})
+            if len(pair) == 2 and pair in reported:
+                continue
+            reported.add(pair)
             report.error(
                 ErrorCode.DECLARATION_NAME_COLLISION,
                 f"{other.description} and {first.description} ({first.location}) would both "

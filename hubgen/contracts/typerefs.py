@@ -135,6 +135,8 @@ def describe(tp: Any) -> str:
         return tp.__name__
     if isinstance(tp, str):
         return tp
+    if isinstance(tp, list):
+        return f"[{', '.join(describe(a) for a in tp)}]"
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Annotated:
@@ -164,7 +166,7 @@ class Scope:
     """
 
     type_parameters: tuple[Any, ...] = ()
-    stream_context: str = "nested inside another type"
+    stream_context: str = "inside another type"
     owner: str = "a method signature"
 
 
@@ -222,7 +224,8 @@ class TypeMapper:
         if tp in _ASYNC_ITERATION or origin in _ASYNC_ITERATION:
             return self._fail(
                 ErrorCode.MISPLACED_STREAM,
-                f"{describe(tp)!r} cannot be used {scope.stream_context}",
+                f"{describe(tp)!r} cannot be used {scope.stream_context}: a stream is the "
+                "whole result or a whole parameter of a hub method, AsyncIterator[T]",
                 site,
                 path,
             )
