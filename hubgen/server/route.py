@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
@@ -25,6 +25,9 @@ __all__ = ["HubRoute"]
 
 P = TypeVar("P", bound=ClientProxy)
 S = TypeVar("S", bound=SingleClientProxy)
+#: The hub implementation. A bare type variable, so that mypy rejects an
+#: abstract hub class (one missing contract methods) passed to HubRoute.
+H = TypeVar("H", bound="Hub[Any, Any]", covariant=True)
 
 
 def _route_path(scope: Scope) -> str:
@@ -66,7 +69,7 @@ def _check_hub_class(hub: type[Hub[Any, Any]]) -> None:
         raise TypeError(f"{hub.__qualname__}: " + "; ".join(problems))
 
 
-class HubRoute(BaseRoute, Generic[P, S]):
+class HubRoute(BaseRoute, Generic[H]):
     """A hub endpoint as a Starlette route.
 
     Answers ``{path}/negotiate`` and ``{path}`` (the transports), matching the
@@ -83,10 +86,10 @@ class HubRoute(BaseRoute, Generic[P, S]):
     def __init__(
         self,
         path: str,
-        hub: type[Hub[P, S]],
+        hub: type[H],
         *,
         options: HubOptions | None = None,
-        factory: Callable[[], Hub[P, S]] | None = None,
+        factory: Callable[[], H] | None = None,
         lifetime: HubLifetimeManager | None = None,
         name: str | None = None,
     ) -> None:
@@ -107,16 +110,17 @@ class HubRoute(BaseRoute, Generic[P, S]):
         self._endpoint = HubEndpoint(self._handler, self.options)
         self._transport_path = self.path.lower()
         self._negotiate_path = (self.path.rstrip("/") + "/negotiate").lower()
-        self._clients: HubClients[P, S] = HubClients(
+        self._clients: HubClients[Any, Any] = HubClients(
             self.lifetime,
-            cast("type[P]", hub.client_proxy),
-            cast("type[S]", hub.single_client_proxy),
+            hub.client_proxy,
+            hub.single_client_proxy,
             client_result_timeout=self.options.client_result_timeout,
         )
 
     @property
-    def clients(self) -> HubClients[P, S]:
-        """The hub's clients, for code outside hub methods (``IHubContext``)."""
+    def clients(self: HubRoute[Hub[P, S]]) -> HubClients[P, S]:
+        """The hub's clients, for code outside hub methods (``IHubContext``),
+        typed with the hub's generated client proxies."""
         return self._clients
 
     @property
