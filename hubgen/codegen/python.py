@@ -65,22 +65,18 @@ class PythonModule:
 
 
 def package_name(directory: Path, search_roots: Sequence[Path]) -> str | None:
-    """The dotted package name of ``directory``, seen from the closest of
-    ``search_roots`` that contains it; ``None`` when none does."""
-    best: tuple[str, ...] | None = None
+    """The dotted package name of ``directory`` as Python finds it: seen from
+    the first of ``search_roots`` (in ``sys.path`` order) that contains it;
+    ``None`` when none does."""
     resolved = directory.resolve()
     for base in search_roots:
         try:
             parts = resolved.relative_to(base.resolve()).parts
         except ValueError:
             continue
-        if (
-            parts
-            and all(p.isidentifier() for p in parts)
-            and (best is None or len(parts) < len(best))
-        ):
-            best = parts
-    return ".".join(best) if best else None
+        if parts and all(p.isidentifier() for p in parts):
+            return ".".join(parts)
+    return None
 
 
 def _import_from(target: str, package: str | None) -> tuple[int, str]:

@@ -41,9 +41,11 @@ def test_contract_is_imported_relatively_only_within_its_top_level_package() -> 
     assert "from chat.contract import ChatClient, ChatHub\n" in unknown
 
 
-def test_package_name_uses_the_closest_search_root(tmp_path: Path) -> None:
+def test_package_name_follows_search_path_order(tmp_path: Path) -> None:
     out = tmp_path / "src" / "chat" / "generated"
-    assert package_name(out, [tmp_path, tmp_path / "src"]) == "chat.generated"
+    # as sys.path does: the first entry that contains the directory wins
+    assert package_name(out, [tmp_path / "src", tmp_path]) == "chat.generated"
+    assert package_name(out, [tmp_path, tmp_path / "src"]) == "src.chat.generated"
     assert package_name(out, [tmp_path]) == "src.chat.generated"
     assert package_name(tmp_path / "not-a-package" / "x", [tmp_path]) is None
     assert package_name(out, [tmp_path / "elsewhere"]) is None
