@@ -23,7 +23,7 @@ from hubgen.contracts.errors import ErrorCode
 from hubgen.contracts.names import GeneratedName, import_problem
 from hubgen.contracts.report import Report
 from hubgen.contracts.source import ClassSource, Site, SourceIndex
-from hubgen.contracts.typerefs import Scope, TypeMapper, describe
+from hubgen.contracts.typerefs import Scope, TypeMapper, describe, discriminator_of
 from hubgen.ir import (
     DefaultValue,
     DictType,
@@ -384,7 +384,7 @@ class Declarations:
                 site,
                 field_path,
                 scope,
-                discriminator=info.discriminator if isinstance(info.discriminator, str) else None,
+                discriminator=discriminator_of(info),
             )
             has_default = not info.is_required()
             default: DefaultValue | None = None

@@ -48,7 +48,15 @@ from hubgen.ir import (
 if typing.TYPE_CHECKING:
     from hubgen.contracts.models import Declarations
 
-__all__ = ["INVALID", "Scope", "TypeMapper", "describe", "is_class", "stream_item"]
+__all__ = [
+    "INVALID",
+    "Scope",
+    "TypeMapper",
+    "describe",
+    "discriminator_of",
+    "is_class",
+    "stream_item",
+]
 
 #: What a type that could not be mapped becomes; never reaches a returned IR
 #: because analysis raises when it reported anything.
@@ -283,7 +291,7 @@ class TypeMapper:
                     site,
                     path,
                 )
-            found = _discriminator_of(item)
+            found = discriminator_of(item)
             if found is not None:
                 discriminator = found
         return self.map(
@@ -502,7 +510,9 @@ def _param_name(parameters: tuple[Any, ...], index: int) -> str:
     return repr(parameters[index].__name__) if index < len(parameters) else str(index)
 
 
-def _discriminator_of(item: Any) -> str | None:
+def discriminator_of(item: Any) -> str | None:
+    """The tag field named by a ``Field(discriminator=...)`` or ``Discriminator``;
+    ``None`` for anything else, including callable discriminators."""
     if isinstance(item, FieldInfo):
         item = item.discriminator
     if isinstance(item, Discriminator):

@@ -8,6 +8,7 @@ cannot go unnoticed.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from hubgen.codec import Codec
+from hubgen.codec import Codec, WireFormat
 from hubgen.contracts import analyze
 from hubgen.ir import (
     Contract,
@@ -33,12 +34,14 @@ from hubgen.ir import (
     NamingDecl,
     NullableType,
     PrimitiveType,
+    PythonRef,
     SourceLocation,
     TupleType,
     TypeVarRef,
     UnionType,
 )
 from hubgen.naming import FieldNaming
+from hubgen.spec import HubSpec, MethodSpec
 from tests.contracts.fixtures.valid import models as models_fixture
 
 REPO = Path(__file__).resolve().parents[2]
@@ -282,6 +285,7 @@ def test_hubs_with_names_inheritance_and_a_shared_client() -> None:
         "grouped",
         "adopt",
         "snake",
+        "adopt_all",
         "watch",
     ]
     assert [m.name for m in admin.methods] == ["get", "put"]
@@ -377,9 +381,15 @@ def test_recursive_and_discriminated_models() -> None:
         NullableType(inner=ModelRef(name="Category")),
     ]
     pets = UnionType(members=[ModelRef(name="Cat"), ModelRef(name="Dog")], discriminator="kind")
-    assert [f.type for f in contract.model("Owner").fields] == [pets, ListType(item=pets)]
+    assert [f.type for f in contract.model("Owner").fields] == [
+        pets,
+        ListType(item=pets),
+        NullableType(inner=pets),  # Field(discriminator=Discriminator("kind"))
+    ]
     adopt = _method(contract.hubs[0].methods, "adopt")
     assert adopt.parameters[0].type == pets
+    adopt_all = _method(contract.hubs[0].methods, "adopt_all")  # Annotated[..., Discriminator]
+    assert adopt_all.parameters[0].type == ListType(item=pets)
     assert contract.model("SnakeCase").fields[0].wire_name == "first_name"
 
 
@@ -429,6 +439,40 @@ def test_wire_names_are_what_the_codecs_send(naming: FieldNaming) -> None:
         declared = [f.wire_name for f in contract.model(type(sample).__name__).fields]
         assert list(wire) == declared
         assert codec.decode(wire) == sample
+
+
+def _import(ref: PythonRef) -> Any:
+    target: Any = importlib.import_module(ref.module)
+    for part in ref.qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _specs(methods: list[MethodDecl]) -> tuple[MethodSpec, ...]:
+    return tuple(MethodSpec(m.name, m.wire_name, m.kind is MethodKind.STREAM) for m in methods)
+
+
+@pytest.mark.parametrize("module", ["chat", "types", "models"])
+def test_runtime_specs_accept_the_ir(module: str) -> None:
+    """What generated code will declare from the IR resolves against the
+    contract at runtime, and codecs build for every method and wire format."""
+    contract = _analyze(module)
+    for hub in contract.hubs:
+        spec = HubSpec(
+            name=hub.name,
+            contract=_import(hub.python),
+            client=_import(hub.client.python),
+            methods=_specs(hub.methods),
+            client_methods=_specs(hub.client.methods),
+            field_naming=FieldNaming(contract.naming.fields),
+        )
+        for wire in WireFormat:
+            spec.warm(wire)
+        for decl in hub.methods:
+            method = spec.method(decl.name)
+            assert [p.name for p in method.parameters] == [p.name for p in decl.parameters]
+            assert [p.stream for p in method.parameters] == [p.stream for p in decl.parameters]
+            assert spec.find(decl.wire_name.upper()) is method
 
 
 # --------------------------------------------------------------------------- determinism
