@@ -143,7 +143,7 @@ class MethodAnalyzer:
 
     def methods(self, protocol: type, role: Role) -> list[MethodDecl]:
         """The methods of ``protocol``; problems are reported, never raised."""
-        decls: list[tuple[MethodDecl, str]] = []
+        decls: list[MethodDecl] = []
         # A generic Protocol is reported once (HG015), not at every use of its
         # type variables.
         self._scope = Scope(type_parameters=tuple(getattr(protocol, "__parameters__", ())))
@@ -154,9 +154,9 @@ class MethodAnalyzer:
                 continue
             decl = self._method(protocol, source, klass, name, value, role)
             if decl is not None:
-                decls.append((decl, name))
-        self._check_collisions(protocol, [d for d, _ in decls], role)
-        return [d for d, _ in decls]
+                decls.append(decl)
+        self._check_collisions(protocol, decls, role)
+        return decls
 
     def _check_collisions(self, protocol: type, decls: list[MethodDecl], role: Role) -> None:
         by_wire: dict[str, MethodDecl] = {}
@@ -196,13 +196,14 @@ class MethodAnalyzer:
         value: Any,
         role: Role,
     ) -> None:
-        kind = (
-            "a data member"
-            if value is _DATA_MEMBER
-            else f"a {type(value).__name__}"
-            if isinstance(value, staticmethod | classmethod | property | type)
-            else f"a {type(value).__name__} value"
-        )
+        if value is _DATA_MEMBER:
+            kind = "a data member"
+        elif isinstance(value, staticmethod | classmethod | property):
+            kind = f"a {type(value).__name__}"
+        elif isinstance(value, type):
+            kind = "a nested class"
+        else:
+            kind = f"a value ({type(value).__name__})"
         location = source.member_location(name) if source is not None else None
         self.report.error(
             ErrorCode.NOT_A_METHOD,

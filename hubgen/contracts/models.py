@@ -352,7 +352,7 @@ class Declarations:
         scope = Scope(
             type_parameters=parameters,
             stream_context="in a model field",
-            owner=f"model {cls.__name__!r}",
+            model=cls.__name__,
         )
         fields: list[FieldDecl] = []
         wire_owners: dict[str, str] = {}

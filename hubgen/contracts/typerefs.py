@@ -168,14 +168,15 @@ def describe(tp: Any) -> str:
 class Scope:
     """What surrounds the type being mapped.
 
-    ``type_parameters`` are the type variables of the generic model whose
-    fields are being mapped (none in method signatures). ``stream_context``
-    completes the sentence "AsyncIterator cannot be used ..." for this place.
+    ``type_parameters`` are the type variables in scope: those of the generic
+    model whose fields are being mapped (``model`` names it), none in method
+    signatures. ``stream_context`` completes the sentence "AsyncIterator cannot
+    be used ..." for this place.
     """
 
     type_parameters: tuple[Any, ...] = ()
     stream_context: str = "inside another type"
-    owner: str = "a method signature"
+    model: str | None = None
 
 
 class TypeMapper:
@@ -239,7 +240,7 @@ class TypeMapper:
             )
         if origin in _CONTAINERS:
             return self._sequence(origin, args, site, path, scope)
-        if tp in _CONTAINERS or tp is tuple or tp is dict:
+        if any(tp is bare for bare in (list, set, frozenset, tuple, dict)):
             name = tp.__name__
             example = "dict[str, T]" if tp is dict else f"{name}[T]"
             return self._fail(
@@ -301,13 +302,18 @@ class TypeMapper:
     def _typevar(self, tp: Any, site: Site, path: tuple[str, ...], scope: Scope) -> TypeRef:
         if tp in scope.type_parameters:
             return TypeVarRef(name=tp.__name__)
-        return self._fail(
-            ErrorCode.GENERIC_METHOD,
-            f"type variable {tp.__name__!r} in {scope.owner}: generic methods are not "
-            "supported; use a concrete type (or a generic model with type arguments)",
-            site,
-            path,
-        )
+        if scope.model is not None:
+            message = (
+                f"type variable {tp.__name__!r} is not a type parameter of model "
+                f"{scope.model!r}: declare it as 'class {scope.model}(BaseModel, "
+                f"Generic[{tp.__name__}])' or use a concrete type"
+            )
+        else:
+            message = (
+                f"type variable {tp.__name__!r} in a method signature: generic methods are "
+                "not supported; use a concrete type (or a generic model with type arguments)"
+            )
+        return self._fail(ErrorCode.GENERIC_METHOD, message, site, path)
 
     def _literal(
         self, tp: Any, args: tuple[Any, ...], site: Site, path: tuple[str, ...]
