@@ -316,8 +316,9 @@ class Declarations:
         for name in decorators.computed_fields:
             self.report.error(
                 ErrorCode.COMPUTED_FIELD,
-                f"model {cls.__name__!r} has a computed field {name!r}: it is sent but never "
-                "accepted back; make it a regular field or a plain property",
+                f"model {cls.__name__!r} has a computed field {name!r}: hub codecs send "
+                "declared fields only, so it would silently never arrive; make it a regular "
+                "field or a plain property",
                 self._member_location(cls, name),
                 path,
             )
