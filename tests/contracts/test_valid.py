@@ -286,6 +286,7 @@ def test_hubs_with_names_inheritance_and_a_shared_client() -> None:
         "adopt",
         "snake",
         "adopt_all",
+        "graph",
         "watch",
     ]
     assert [m.name for m in admin.methods] == ["get", "put"]
@@ -301,9 +302,11 @@ def test_models_are_declared_once_sorted_and_only_when_reachable() -> None:
         "Category",
         "Dimensions",
         "Dog",
+        "Edge",
         "Grouped",
         "Inner",
         "Item",
+        "Node",
         "Outer",
         "Owner",
         "Page",
@@ -391,6 +394,9 @@ def test_recursive_and_discriminated_models() -> None:
     adopt_all = _method(contract.hubs[0].methods, "adopt_all")  # Annotated[..., Discriminator]
     assert adopt_all.parameters[0].type == ListType(item=pets)
     assert contract.model("SnakeCase").fields[0].wire_name == "first_name"
+    # Node refers to Edge before Edge exists; analysis completes the model.
+    assert contract.model("Node").fields[0].type == ListType(item=ModelRef(name="Edge"))
+    assert contract.model("Edge").fields[0].type == NullableType(inner=ModelRef(name="Node"))
 
 
 def test_naming_policies() -> None:
