@@ -1,0 +1,45 @@
+"""The hubgen client: an asyncio SignalR hub connection and typed proxies.
+
+:class:`HubConnection` speaks the ASP.NET Core SignalR protocol (JSON or
+MessagePack over WebSockets) to any SignalR server — hubgen's own or ASP.NET
+Core — and moves wire values. The ``<Hub>Client`` classes ``hubgen generate``
+writes subclass :class:`HubProxy` and add the typing::
+
+    from hubgen.client import HubConnection
+    from chat.generated.chat_hub_client import ChatHubClient
+
+    async with HubConnection("https://example.com/chat") as connection:
+        chat = ChatHubClient(connection)
+        with chat.on_message_received(show):
+            await chat.send("hello")
+"""
+
+from __future__ import annotations
+
+from hubgen.client.errors import (
+    ConnectionClosedError,
+    HandshakeError,
+    HubConnectionError,
+    NegotiationError,
+    TransportError,
+)
+from hubgen.client.hub_connection import CloseCallback, HubConnection, HubConnectionState
+from hubgen.client.proxy import HubProxy
+from hubgen.client.registration import Registration
+from hubgen.client.stream import HubStream
+from hubgen.errors import HubError
+
+__all__ = [
+    "CloseCallback",
+    "ConnectionClosedError",
+    "HandshakeError",
+    "HubConnection",
+    "HubConnectionError",
+    "HubConnectionState",
+    "HubError",
+    "HubProxy",
+    "HubStream",
+    "NegotiationError",
+    "Registration",
+    "TransportError",
+]

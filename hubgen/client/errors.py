@@ -1,0 +1,47 @@
+"""Errors the client raises when a connection cannot start, breaks or closes.
+
+Messages follow the official SignalR clients word for word where they have one
+(``Server timeout elapsed without receiving a message from the server.``), so
+logs read the same whichever client produced them. An error the *server*
+reports for a call is a :class:`hubgen.HubError`, not one of these.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConnectionClosedError",
+    "HandshakeError",
+    "HubConnectionError",
+    "NegotiationError",
+    "TransportError",
+]
+
+
+class HubConnectionError(Exception):
+    """The connection failed, or is not in a state that allows the operation.
+
+    Also what ``on_close`` callbacks receive when a connection ends abnormally.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NegotiationError(HubConnectionError):
+    """``POST {url}/negotiate`` failed, or the server refused the connection."""
+
+
+class TransportError(HubConnectionError):
+    """No transport could be connected, or the transport broke."""
+
+
+class HandshakeError(HubConnectionError):
+    """The hub handshake failed: refused by the server, malformed, or timed out."""
+
+
+class ConnectionClosedError(HubConnectionError):
+    """A call could not complete because the connection closed first.
+
+    ``__cause__`` is the error that closed the connection, if there was one.
+    """

@@ -1,0 +1,283 @@
+"""The connection below the hub layer: negotiate, pick a transport, move data.
+
+This is the official client's ``HttpConnection``: it negotiates (following
+redirects), walks ``availableTransports`` in the server's order of preference,
+skipping transports this client does not implement or that cannot carry the
+protocol's transfer format, and falls back to the next one, negotiating
+afresh, when one fails to connect. Sends go through one queue that batches
+whatever accumulated while the previous write was in flight into a single
+transport send, as the official ``TransportSendQueue`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Final
+
+import httpx
+
+from hubgen.client.errors import HubConnectionError, TransportError
+from hubgen.client.negotiate import (
+    AccessToken,
+    NegotiateResponse,
+    connect_url,
+    negotiate,
+    request_negotiate,
+)
+from hubgen.client.transport import Transport, TransportContext
+from hubgen.client.websocket import WebSocketTransport
+from hubgen.protocol import TransferFormat
+
+__all__ = ["TRANSPORTS", "HttpConnection"]
+
+logger = logging.getLogger("hubgen.client")
+
+#: Transports this client implements, by negotiate name.
+TRANSPORTS: Final[dict[str, type[Transport]]] = {
+    WebSocketTransport.name: WebSocketTransport,
+}
+
+#: The official client's default HTTP timeout.
+HTTP_TIMEOUT: Final = 100.0
+
+_NOT_CONNECTED: Final = "Cannot send data if the connection is not in the 'Connected' State."
+
+
+class _SendQueue:
+    """Serialises sends and batches those that pile up during a write."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._pending: list[str | bytes] = []
+        self._batch: asyncio.Future[None] | None = None
+        self._wake = asyncio.Event()
+        self._stopped = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="hubgen-client-send")
+
+    def post(self, data: str | bytes) -> asyncio.Future[None]:
+        """Queue ``data``; the future resolves once its batch was written."""
+        if self._stopped:
+            raise HubConnectionError(_NOT_CONNECTED)
+        self._pending.append(data)
+        if self._batch is None:
+            self._batch = asyncio.get_running_loop().create_future()
+            # A batch nobody awaits any more (its senders were cancelled)
+            # must not log "exception never retrieved".
+            self._batch.add_done_callback(_consume)
+        self._wake.set()
+        return self._batch
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._pending:
+                if self._stopped:
+                    return
+                continue
+            pending, batch = self._pending, self._batch
+            self._pending, self._batch = [], None
+            assert batch is not None
+            try:
+                for chunk in _coalesce(pending):
+                    await self._transport.send(chunk)
+            except Exception as exc:
+                if not batch.done():
+                    batch.set_exception(exc)
+            else:
+                if not batch.done():
+                    batch.set_result(None)
+
+    async def stop(self, *, flush: float = 0.0) -> None:
+        """Stop accepting data; write what is queued for at most ``flush``
+        seconds, then fail whatever is left."""
+        self._stopped = True
+        self._wake.set()
+        if flush > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), flush)
+        if not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._batch is not None and not self._batch.done():
+            self._batch.set_exception(HubConnectionError("Connection stopped."))
+
+
+def _consume(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _coalesce(items: list[str | bytes]) -> list[str | bytes]:
+    """Join consecutive items of the same kind (text with text, bytes with bytes)."""
+    chunks: list[str | bytes] = []
+    for item in items:
+        if chunks and type(chunks[-1]) is type(item):
+            chunks[-1] = chunks[-1] + item  # type: ignore[operator]
+        else:
+            chunks.append(item)
+    return chunks
+
+
+class HttpConnection:
+    """One attempt at a connection: negotiate, transport, send queue.
+
+    Made by :class:`~hubgen.client.HubConnection` for every ``start()``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        access_token: AccessToken,
+        headers: Mapping[str, str] | None,
+        skip_negotiation: bool,
+        connect_timeout: float,
+    ) -> None:
+        self.url = url
+        self._access_token = access_token
+        self._headers = headers
+        self._skip_negotiation = skip_negotiation
+        self._connect_timeout = connect_timeout
+        self._http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=True)
+        self.transport: Transport | None = None
+        self.connection_id: str | None = None
+        self._queue: _SendQueue | None = None
+
+    @property
+    def inherent_keep_alive(self) -> bool:
+        return self.transport is not None and self.transport.inherent_keep_alive
+
+    def _context(self, access_token: AccessToken) -> TransportContext:
+        return TransportContext(self._http, self._headers, access_token, self._connect_timeout)
+
+    # -- start -------------------------------------------------------------------------
+
+    async def start(self, transfer_format: TransferFormat) -> None:
+        """Negotiate and connect a transport. On failure everything opened so
+        far is closed again before the error propagates."""
+        try:
+            await self._start(transfer_format)
+        except BaseException:
+            await self.stop()
+            raise
+        assert self.transport is not None
+        self._queue = _SendQueue(self.transport)
+
+    async def _start(self, transfer_format: TransferFormat) -> None:
+        if self._skip_negotiation:
+            transport = WebSocketTransport(self._context(self._access_token))
+            await transport.connect(self.url, transfer_format)
+            self.transport = transport
+            return
+        negotiated = await negotiate(
+            self._http, self.url, access_token=self._access_token, headers=self._headers
+        )
+        await self._select_transport(
+            negotiated.url, negotiated.response, negotiated.access_token, transfer_format
+        )
+
+    async def _select_transport(
+        self,
+        url: str,
+        response: NegotiateResponse,
+        access_token: AccessToken,
+        transfer_format: TransferFormat,
+    ) -> None:
+        failures: list[str] = []
+        current: NegotiateResponse | None = response
+        for offered in response.available_transports:
+            factory = TRANSPORTS.get(offered.transport)
+            if factory is None:
+                logger.debug(
+                    "Skipping transport '%s' because it is not supported by this client.",
+                    offered.transport,
+                )
+                failures.append(
+                    f"{offered.transport} failed: Skipping transport '{offered.transport}' "
+                    "because it is not supported by this client."
+                )
+                continue
+            if transfer_format.value not in offered.transfer_formats:
+                logger.debug(
+                    "Skipping transport '%s' because it does not support the requested "
+                    "transfer format '%s'.",
+                    offered.transport,
+                    transfer_format.value,
+                )
+                failures.append(
+                    f"{offered.transport} failed: '{offered.transport}' does not support "
+                    f"{transfer_format.value}."
+                )
+                continue
+            if current is None:
+                # The previous transport failed: its connection is gone on the
+                # server, so negotiate a new one (no redirects this time).
+                current = await request_negotiate(
+                    self._http, url, access_token=access_token, headers=self._headers
+                )
+            transport = factory(self._context(access_token))
+            logger.debug("Selecting transport '%s'.", offered.transport)
+            try:
+                await transport.connect(connect_url(url, current.connection_token), transfer_format)
+            except HubConnectionError as exc:
+                logger.warning("Failed to start the transport '%s': %s", offered.transport, exc)
+                failures.append(f"{offered.transport} failed: {exc}")
+                current = None
+                continue
+            self.transport = transport
+            self.connection_id = current.connection_id
+            return
+        if failures:
+            raise TransportError(
+                "Unable to connect to the server with any of the available transports. "
+                + " ".join(failures)
+            )
+        raise TransportError(
+            "None of the transports supported by the client are supported by the server."
+        )
+
+    # -- data --------------------------------------------------------------------------
+
+    async def send_now(self, data: str | bytes) -> None:
+        """Send ``data`` directly, bypassing the queue (the handshake request)."""
+        if self.transport is None:
+            raise HubConnectionError(_NOT_CONNECTED)
+        await self.transport.send(data)
+
+    def post(self, data: str | bytes) -> asyncio.Future[None]:
+        """Queue ``data`` for sending; the future says when it was written."""
+        if self._queue is None:
+            raise HubConnectionError(_NOT_CONNECTED)
+        return self._queue.post(data)
+
+    async def send(self, data: str | bytes) -> None:
+        """Send ``data`` and wait until it was written (cancelling the wait
+        does not take it back)."""
+        await asyncio.shield(self.post(data))
+
+    async def receive(self) -> bytes | None:
+        if self.transport is None:
+            return None
+        return await self.transport.receive()
+
+    # -- stop --------------------------------------------------------------------------
+
+    async def stop(self, *, flush: float = 0.0) -> None:
+        """Flush queued data (up to ``flush`` seconds), close the transport and
+        the HTTP client. Safe to call more than once."""
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            await queue.stop(flush=flush)
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            try:
+                await transport.close()
+            except Exception:
+                logger.debug("closing the %s transport failed", transport.name, exc_info=True)
+        await self._http.aclose()
+        self.connection_id = None

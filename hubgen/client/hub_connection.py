@@ -1,0 +1,774 @@
+"""HubConnection: an asyncio connection to a SignalR hub.
+
+It behaves as the official TypeScript client's ``HubConnection`` does —
+handshake, keep-alive, server timeout, invocation ids, client results, close
+semantics and error texts — and moves *wire values* (see :mod:`hubgen.codec`):
+generated proxies (:class:`~hubgen.client.HubProxy`) add the typing::
+
+    async with HubConnection("https://example.com/chat") as connection:
+        connection.on("MessageReceived", show)
+        await connection.invoke("Send", "hello")
+        async for price in connection.stream("Ticker", "MSFT"):
+            ...
+
+Handlers for server calls run one after another, in the order the calls
+arrived, in a task of their own: a handler may await ``invoke`` (the reply is
+read meanwhile) or call ``stop()``. A handler that takes long delays the ones
+after it; start a task from it if that matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, Final, Literal, TypeAlias, TypeVar
+from urllib.parse import urlsplit
+
+from hubgen.client.errors import (
+    ConnectionClosedError,
+    HandshakeError,
+    HubConnectionError,
+)
+from hubgen.client.handlers import Handler, HandlerRegistry
+from hubgen.client.http_connection import HttpConnection
+from hubgen.client.negotiate import AccessToken
+from hubgen.client.registration import Registration
+from hubgen.client.stream import HubStream
+from hubgen.errors import HubError
+from hubgen.protocol import (
+    CancelInvocationMessage,
+    CloseMessage,
+    CompletionMessage,
+    HubMessage,
+    HubProtocol,
+    InvocationMessage,
+    PingMessage,
+    ProtocolError,
+    StreamInvocationMessage,
+    StreamItemMessage,
+    TransferFormat,
+    get_protocol,
+    parse_handshake_response,
+    write_handshake_request,
+)
+
+__all__ = ["CloseCallback", "HubConnection", "HubConnectionState"]
+
+logger = logging.getLogger("hubgen.client")
+
+T = TypeVar("T")
+
+#: Called once when a started connection closes, with the error that closed
+#: it (None for a normal close); may be async.
+CloseCallback: TypeAlias = Callable[[Exception | None], Awaitable[None] | None]
+
+_CANCELED: Final = "Invocation canceled due to the underlying connection being closed."
+_NOT_CONNECTED: Final = "Cannot send data if the connection is not in the 'Connected' State."
+_SERVER_TIMEOUT: Final = "Server timeout elapsed without receiving a message from the server."
+_STOPPED_NEGOTIATING: Final = "The connection was stopped during negotiation."
+_STOPPED_HANDSHAKE: Final = "The connection was stopped before the hub handshake could complete."
+_CLOSED_HANDSHAKE: Final = (
+    "The underlying connection was closed before the hub handshake could complete."
+)
+#: How long a graceful stop waits for queued messages (the Close message) to go out.
+_FLUSH_TIMEOUT: Final = 2.0
+
+
+class HubConnectionState(StrEnum):
+    """Where a :class:`HubConnection` is in its life (the official clients' names)."""
+
+    DISCONNECTED = "Disconnected"
+    CONNECTING = "Connecting"
+    CONNECTED = "Connected"
+    DISCONNECTING = "Disconnecting"
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, HubError):
+        return exc.message
+    return str(exc) or type(exc).__name__
+
+
+def split_streams(args: Sequence[Any]) -> tuple[list[Any], list[AsyncIterable[Any]]]:
+    """Separate upload streams (async iterables) from ordinary arguments."""
+    arguments: list[Any] = []
+    streams: list[AsyncIterable[Any]] = []
+    for arg in args:
+        if isinstance(arg, AsyncIterable):
+            streams.append(arg)
+        else:
+            arguments.append(arg)
+    return arguments, streams
+
+
+_Pending: TypeAlias = "asyncio.Future[Any] | HubStream[Any]"
+
+
+class _Session:
+    """Everything that lives for one start → close cycle."""
+
+    def __init__(self, http: HttpConnection) -> None:
+        self.http = http
+        self.phase: Literal["negotiate", "handshake", "connected"] = "negotiate"
+        self.buffer = bytearray()
+        self.pending: dict[str, _Pending] = {}
+        #: Upload pumps by the invocation they feed.
+        self.uploads: dict[str, set[asyncio.Task[None]]] = {}
+        self.calls: asyncio.Queue[InvocationMessage | None] = asyncio.Queue()
+        self.receiver: asyncio.Task[None] | None = None
+        self.dispatcher: asyncio.Task[None] | None = None
+        self.heartbeat: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+        self.last_received = loop.time()
+        self.next_keep_alive = loop.time()
+        self.closing = False
+        self.close_task: asyncio.Task[None] | None = None
+
+
+class HubConnection:
+    """A connection to the hub at ``url``.
+
+    ``protocol`` is ``"json"`` or ``"messagepack"`` (or a
+    :class:`~hubgen.protocol.HubProtocol`). ``access_token`` is a token or a
+    function (sync or async) returning one; it is called for every negotiate
+    and every transport connect, and sent as ``Authorization: Bearer``.
+    ``headers`` go with every HTTP and WebSocket request. With
+    ``skip_negotiation`` the client opens a WebSocket to ``url`` directly
+    (``connection_id`` is then None). The client pings the server when it sent
+    nothing for ``keep_alive_interval`` seconds, and closes the connection when
+    it heard nothing for ``server_timeout`` seconds; the server must answer
+    the handshake within ``handshake_timeout`` seconds.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        protocol: Literal["json", "messagepack"] | HubProtocol = "json",
+        access_token: AccessToken = None,
+        headers: Mapping[str, str] | None = None,
+        skip_negotiation: bool = False,
+        keep_alive_interval: float = 15.0,
+        server_timeout: float = 30.0,
+        handshake_timeout: float = 15.0,
+    ) -> None:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https", "ws", "wss"):
+            raise ValueError(
+                f"Cannot resolve '{url}': the hub URL must be absolute, "
+                "with an http, https, ws or wss scheme"
+            )
+        if scheme in ("ws", "wss") and not skip_negotiation:
+            # Negotiate is an HTTP request: talk HTTP to the same place.
+            url = "http" + url[2:]
+        if isinstance(protocol, str):
+            found = get_protocol(protocol)
+            if found is None:
+                raise ValueError(f"unknown hub protocol {protocol!r}: use 'json' or 'messagepack'")
+            protocol = found
+        for name, value in (
+            ("keep_alive_interval", keep_alive_interval),
+            ("server_timeout", server_timeout),
+            ("handshake_timeout", handshake_timeout),
+        ):
+            if value <= 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        self.url = url
+        self.protocol: HubProtocol = protocol
+        self.keep_alive_interval = keep_alive_interval
+        self.server_timeout = server_timeout
+        self.handshake_timeout = handshake_timeout
+        self._access_token = access_token
+        self._headers = dict(headers) if headers else None
+        self._skip_negotiation = skip_negotiation
+        self._text = protocol.transfer_format is TransferFormat.TEXT
+        self._ping = self._encode(PingMessage())
+        self._handlers = HandlerRegistry()
+        self._close_callbacks: list[tuple[CloseCallback]] = []
+        self._next_id = 0
+        self._state = HubConnectionState.DISCONNECTED
+        self._session: _Session | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self._start_done: asyncio.Event | None = None
+        self._stop_requested = False
+
+    # -- properties --------------------------------------------------------------------
+
+    @property
+    def state(self) -> HubConnectionState:
+        return self._state
+
+    @property
+    def connection_id(self) -> str | None:
+        """The server's id for this connection; None when not connected or
+        when negotiation was skipped."""
+        session = self._session
+        if session is None or self._state is not HubConnectionState.CONNECTED:
+            return None
+        return session.http.connection_id
+
+    def __repr__(self) -> str:
+        return f"<HubConnection {self.url} {self._state.value} protocol={self.protocol.name}>"
+
+    # -- start -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Negotiate, connect a transport and complete the hub handshake.
+
+        Raises :class:`~hubgen.client.HubConnectionError` (a subclass saying
+        which step failed) and leaves the connection disconnected on failure.
+        """
+        if self._state is not HubConnectionState.DISCONNECTED:
+            raise HubConnectionError(
+                "Cannot start a HubConnection that is not in the 'Disconnected' state."
+            )
+        self._state = HubConnectionState.CONNECTING
+        self._stop_requested = False
+        self._start_done = done = asyncio.Event()
+        logger.debug("Starting HubConnection to %s.", self.url)
+        session = _Session(
+            HttpConnection(
+                self.url,
+                access_token=self._access_token,
+                headers=self._headers,
+                skip_negotiation=self._skip_negotiation,
+                connect_timeout=self.handshake_timeout,
+            )
+        )
+        self._starting = opening = asyncio.get_running_loop().create_task(
+            self._open(session), name="hubgen-client-start"
+        )
+        try:
+            try:
+                await opening
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if self._stop_requested and (task is None or task.cancelling() == 0):
+                    raise HubConnectionError(
+                        _STOPPED_NEGOTIATING if session.phase == "negotiate" else _STOPPED_HANDSHAKE
+                    ) from None
+                raise
+            if self._stop_requested:
+                await session.http.stop()
+                raise HubConnectionError(_STOPPED_HANDSHAKE)
+        except BaseException as exc:
+            self._state = HubConnectionState.DISCONNECTED
+            logger.debug("HubConnection failed to start: %s", exc)
+            raise
+        finally:
+            self._starting = None
+            done.set()
+        session.phase = "connected"
+        self._session = session
+        self._state = HubConnectionState.CONNECTED
+        loop = asyncio.get_running_loop()
+        session.last_received = loop.time()
+        session.receiver = loop.create_task(
+            self._receive_loop(session), name="hubgen-client-receive"
+        )
+        session.dispatcher = loop.create_task(
+            self._dispatch_loop(session), name="hubgen-client-dispatch"
+        )
+        if not session.http.inherent_keep_alive:
+            session.heartbeat = loop.create_task(
+                self._heartbeat(session), name="hubgen-client-heartbeat"
+            )
+        logger.info(
+            "HubConnection connected to %s (connection id %s, protocol %s).",
+            self.url,
+            session.http.connection_id,
+            self.protocol.name,
+        )
+
+    async def _open(self, session: _Session) -> None:
+        http = session.http
+        await http.start(self.protocol.transfer_format)
+        session.phase = "handshake"
+        try:
+            request = write_handshake_request(self.protocol.name, 1)
+            await http.send_now(request.decode("utf-8"))
+            await self._handshake(session)
+            if not http.inherent_keep_alive:
+                # Tell the server at once that the client is alive (as the
+                # official client does), which also arms its client timeout.
+                self._post(session, self._ping)
+        except BaseException:
+            await http.stop()
+            raise
+
+    async def _handshake(self, session: _Session) -> None:
+        buffer = session.buffer
+        try:
+            async with asyncio.timeout(self.handshake_timeout):
+                while True:
+                    data = await session.http.receive()
+                    if data is None:
+                        raise HandshakeError(_CLOSED_HANDSHAKE)
+                    buffer += data
+                    try:
+                        response = parse_handshake_response(buffer)
+                    except (ProtocolError, ValueError) as exc:
+                        raise HandshakeError(f"Error parsing handshake response: {exc}") from exc
+                    if response is None:
+                        continue
+                    if response.error is not None:
+                        message = f"Server returned handshake error: {response.error}"
+                        logger.error(message)
+                        raise HandshakeError(message)
+                    logger.debug("Server handshake complete.")
+                    return
+        except TimeoutError:
+            raise HandshakeError(
+                "The server did not answer the handshake within "
+                f"{self.handshake_timeout:g} seconds."
+            ) from None
+
+    # -- stop --------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Close the connection: a Close message goes to the server, then the
+        transport closes normally. Pending calls fail with
+        :class:`~hubgen.client.ConnectionClosedError`; ``on_close`` callbacks
+        run with None. Idempotent; safe to call from handlers and callbacks.
+        A ``start()`` in progress fails."""
+        state = self._state
+        if state is HubConnectionState.DISCONNECTED:
+            return
+        if state is HubConnectionState.CONNECTING:
+            self._stop_requested = True
+            self._state = HubConnectionState.DISCONNECTING
+            if self._starting is not None:
+                self._starting.cancel()
+            if self._start_done is not None:
+                await self._start_done.wait()
+            return
+        session = self._session
+        if session is None:
+            return
+        if not session.closing:
+            self._begin_close(session, None, graceful=True)
+        close_task = session.close_task
+        if close_task is not None and close_task is not asyncio.current_task():
+            await asyncio.shield(close_task)
+
+    async def __aenter__(self) -> HubConnection:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def _begin_close(self, session: _Session, error: Exception | None, *, graceful: bool) -> None:
+        """Start closing ``session`` (once; the first reason wins)."""
+        if session.closing:
+            return
+        session.closing = True
+        self._state = HubConnectionState.DISCONNECTING
+        session.close_task = asyncio.get_running_loop().create_task(
+            self._shutdown(session, error, graceful=graceful), name="hubgen-client-close"
+        )
+
+    async def _shutdown(
+        self, session: _Session, error: Exception | None, *, graceful: bool
+    ) -> None:
+        await _cancel(session.heartbeat)
+        if graceful:
+            # The receiver keeps reading meanwhile, so the server's answer to
+            # our close frame is seen (and late completions still resolve).
+            with contextlib.suppress(HubConnectionError):
+                self._post(session, self._encode(CloseMessage()))
+            await session.http.stop(flush=_FLUSH_TIMEOUT)
+        else:
+            # The server is gone or misbehaving: do not wait for it before
+            # telling callers; the transport closes in the background.
+            _background(session.http.stop())
+        await _cancel(session.receiver)
+        for uploads in session.uploads.values():
+            for upload in uploads:
+                upload.cancel()
+        session.uploads.clear()
+        # The dispatcher finishes the handler it is running (it may be the one
+        # that called stop()) and then sees the end of its queue.
+        while not session.calls.empty():
+            session.calls.get_nowait()
+        session.calls.put_nowait(None)
+        pending = list(session.pending.values())
+        session.pending.clear()
+        text = str(error) if error is not None else _CANCELED
+        for call in pending:
+            failure = ConnectionClosedError(text)
+            failure.__cause__ = error
+            if isinstance(call, HubStream):
+                call._finish(failure)
+            elif not call.done():
+                call.set_exception(failure)
+        self._session = None
+        self._state = HubConnectionState.DISCONNECTED
+        if error is not None:
+            logger.warning("Connection disconnected with error '%s'.", error)
+        else:
+            logger.info("Connection disconnected.")
+        for (callback,) in list(self._close_callbacks):
+            try:
+                result = callback(error)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("An on_close callback raised")
+
+    # -- the receive side --------------------------------------------------------------
+
+    async def _receive_loop(self, session: _Session) -> None:
+        loop = asyncio.get_running_loop()
+        parse = self.protocol.parse
+        buffer = session.buffer
+        try:
+            while True:
+                if buffer:
+                    for message in parse(buffer):
+                        if not self._process(session, message):
+                            return
+                data = await session.http.receive()
+                if data is None:
+                    self._begin_close(session, None, graceful=False)
+                    return
+                session.last_received = loop.time()
+                buffer += data
+        except HubConnectionError as exc:
+            self._begin_close(session, exc, graceful=False)
+        except ProtocolError as exc:
+            logger.error("Invalid data from the server: %s", exc)
+            self._begin_close(
+                session,
+                HubConnectionError(f"The server sent data that is not a valid message: {exc}"),
+                graceful=False,
+            )
+        except Exception as exc:
+            logger.exception("The receive loop failed")
+            self._begin_close(session, HubConnectionError(_error_text(exc)), graceful=False)
+
+    def _process(self, session: _Session, message: HubMessage) -> bool:
+        """Handle one message from the server; False when the connection ends."""
+        if isinstance(message, InvocationMessage):
+            session.calls.put_nowait(message)
+        elif isinstance(message, StreamItemMessage):
+            call = session.pending.get(message.invocation_id)
+            if isinstance(call, HubStream):
+                call._push(message.item)
+            elif call is not None:
+                del session.pending[message.invocation_id]
+                if not call.done():
+                    call.set_exception(
+                        HubConnectionError(
+                            "The server sent a stream item for a non-streaming invocation."
+                        )
+                    )
+        elif isinstance(message, CompletionMessage):
+            self._complete(session, message)
+        elif isinstance(message, CloseMessage):
+            logger.info("Close message received from server.")
+            error = (
+                HubConnectionError(f"Server returned an error on close: {message.error}")
+                if message.error
+                else None
+            )
+            self._begin_close(session, error, graceful=False)
+            return False
+        elif not isinstance(message, PingMessage):
+            logger.warning("Invalid message type: %s.", int(message.type))
+        return True
+
+    def _complete(self, session: _Session, message: CompletionMessage) -> None:
+        call = session.pending.pop(message.invocation_id, None)
+        self._cancel_uploads(session, message.invocation_id)
+        if call is None:
+            logger.debug("Completion for unknown invocation %s ignored.", message.invocation_id)
+            return
+        error = HubError(message.error) if message.error is not None else None
+        if isinstance(call, HubStream):
+            call._finish(error)
+        elif not call.done():
+            if error is not None:
+                call.set_exception(error)
+            else:
+                call.set_result(message.result)
+
+    async def _heartbeat(self, session: _Session) -> None:
+        """Ping when nothing was sent for a while; give up on a silent server."""
+        loop = asyncio.get_running_loop()
+        session.next_keep_alive = loop.time() + self.keep_alive_interval
+        while not session.closing:
+            now = loop.time()
+            deadline = session.last_received + self.server_timeout
+            if now >= deadline:
+                self._begin_close(session, HubConnectionError(_SERVER_TIMEOUT), graceful=False)
+                return
+            if now >= session.next_keep_alive:
+                with contextlib.suppress(HubConnectionError):
+                    self._post(session, self._ping)
+            await asyncio.sleep(max(0.0, min(deadline, session.next_keep_alive) - now))
+
+    async def _dispatch_loop(self, session: _Session) -> None:
+        """Run client-method handlers, one call at a time, in arrival order."""
+        while True:
+            message = await session.calls.get()
+            if message is None:
+                return
+            completion = await self._handlers.call(message)
+            if completion is None or session.closing:
+                continue
+            try:
+                await self._send(session, completion)
+            except HubConnectionError as exc:
+                logger.debug("Could not send the result of '%s': %s", message.target, exc)
+            except Exception:
+                # The handler's result cannot be serialised: tell the server.
+                logger.exception("Cannot send the result of '%s'", message.target)
+                assert completion.invocation_id is not None
+                with contextlib.suppress(HubConnectionError):
+                    await self._send(
+                        session,
+                        CompletionMessage.with_error(
+                            completion.invocation_id,
+                            "Client returned a result that could not be serialized.",
+                        ),
+                    )
+
+    # -- sending -----------------------------------------------------------------------
+
+    def _encode(self, message: HubMessage) -> str | bytes:
+        data = self.protocol.write(message)
+        return data.decode("utf-8") if self._text else data
+
+    def _post(self, session: _Session, data: str | bytes) -> None:
+        """Queue ``data`` without waiting (pings, the Close message)."""
+        session.next_keep_alive = asyncio.get_running_loop().time() + self.keep_alive_interval
+        session.http.post(data)
+
+    async def _send(self, session: _Session, message: HubMessage) -> None:
+        data = self._encode(message)
+        session.next_keep_alive = asyncio.get_running_loop().time() + self.keep_alive_interval
+        await session.http.send(data)
+
+    def _active(self) -> _Session:
+        session = self._session
+        if session is None or session.closing or self._state is not HubConnectionState.CONNECTED:
+            raise HubConnectionError(_NOT_CONNECTED)
+        return session
+
+    def _new_id(self) -> str:
+        invocation_id = str(self._next_id)
+        self._next_id += 1
+        return invocation_id
+
+    # -- calls -------------------------------------------------------------------------
+
+    async def invoke(self, target: str, *args: Any) -> Any:
+        """Call the hub method ``target`` and return its result (a wire value).
+
+        Arguments that are async iterables are uploaded as client-to-server
+        streams. Raises :class:`hubgen.HubError` with the server's error text
+        when the method fails.
+        """
+        arguments, streams = split_streams(args)
+        return await self._invoke(target, arguments, streams)
+
+    async def send(self, target: str, *args: Any) -> None:
+        """Call the hub method ``target`` without waiting for it to run (no
+        result, no error): returns once the invocation was sent."""
+        arguments, streams = split_streams(args)
+        await self._send_invocation(target, arguments, streams)
+
+    def stream(self, target: str, *args: Any) -> HubStream[Any]:
+        """Call the streaming hub method ``target``; iterate the result."""
+        arguments, streams = split_streams(args)
+        return self._stream(target, arguments, streams, _identity)
+
+    async def _invoke(
+        self, target: str, arguments: list[Any], streams: Sequence[AsyncIterable[Any]]
+    ) -> Any:
+        session = self._active()
+        stream_ids = [self._new_id() for _ in streams]
+        invocation_id = self._new_id()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        session.pending[invocation_id] = future
+        try:
+            await self._send(
+                session,
+                InvocationMessage(target, arguments, invocation_id, stream_ids or None),
+            )
+            self._launch_uploads(session, invocation_id, stream_ids, streams)
+            return await future
+        finally:
+            session.pending.pop(invocation_id, None)
+            self._cancel_uploads(session, invocation_id)
+
+    async def _send_invocation(
+        self, target: str, arguments: list[Any], streams: Sequence[AsyncIterable[Any]]
+    ) -> None:
+        session = self._active()
+        stream_ids = [self._new_id() for _ in streams]
+        await self._send(session, InvocationMessage(target, arguments, None, stream_ids or None))
+        if stream_ids:
+            # No completion will come: the uploads run until they end (or the
+            # connection does), filed under their first stream id.
+            self._launch_uploads(session, stream_ids[0], stream_ids, streams)
+
+    def _stream(
+        self,
+        target: str,
+        arguments: list[Any],
+        streams: Sequence[AsyncIterable[Any]],
+        decode: Callable[[Any], T],
+        describe: str | None = None,
+    ) -> HubStream[T]:
+        opened: list[_Session] = []
+
+        async def open_stream(stream: HubStream[T]) -> None:
+            session = self._active()
+            opened.append(session)
+            stream_ids = [self._new_id() for _ in streams]
+            invocation_id = self._new_id()
+            stream._started(invocation_id)
+            session.pending[invocation_id] = stream
+            try:
+                await self._send(
+                    session,
+                    StreamInvocationMessage(invocation_id, target, arguments, stream_ids or None),
+                )
+            except BaseException:
+                session.pending.pop(invocation_id, None)
+                raise
+            self._launch_uploads(session, invocation_id, stream_ids, streams)
+
+        async def cancel_stream(invocation_id: str) -> None:
+            if not opened:
+                return
+            session = opened[0]
+            if session.pending.pop(invocation_id, None) is None:
+                return  # already completed (or the connection closed)
+            self._cancel_uploads(session, invocation_id)
+            if not session.closing:
+                with contextlib.suppress(HubConnectionError):
+                    await self._send(session, CancelInvocationMessage(invocation_id))
+
+        return HubStream(open_stream, cancel_stream, decode, describe or f"stream '{target}'")
+
+    # -- upload streams ----------------------------------------------------------------
+
+    def _launch_uploads(
+        self,
+        session: _Session,
+        key: str,
+        stream_ids: Sequence[str],
+        streams: Sequence[AsyncIterable[Any]],
+    ) -> None:
+        if not stream_ids:
+            return
+        loop = asyncio.get_running_loop()
+        tasks = session.uploads.setdefault(key, set())
+        for stream_id, source in zip(stream_ids, streams, strict=True):
+            task = loop.create_task(
+                self._upload(session, stream_id, source), name=f"hubgen-client-upload-{stream_id}"
+            )
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    def _cancel_uploads(self, session: _Session, key: str) -> None:
+        for task in session.uploads.pop(key, ()):
+            task.cancel()
+
+    async def _upload(self, session: _Session, stream_id: str, source: AsyncIterable[Any]) -> None:
+        """Send the items of ``source`` as StreamItems, then a Completion
+        (with the error text if ``source`` raised)."""
+        iterator = aiter(source)
+        try:
+            try:
+                async for item in iterator:
+                    await self._send(session, StreamItemMessage(stream_id, item))
+            except HubConnectionError:
+                raise
+            except Exception as exc:
+                logger.warning("Upload stream %s failed: %s", stream_id, exc)
+                completion = CompletionMessage.with_error(stream_id, _error_text(exc))
+            else:
+                completion = CompletionMessage.empty(stream_id)
+            await self._send(session, completion)
+        except HubConnectionError as exc:
+            logger.debug("Upload stream %s stopped: %s", stream_id, exc)
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+    # -- handlers ----------------------------------------------------------------------
+
+    def on(self, target: str, handler: Handler) -> Registration:
+        """Call ``handler(*arguments)`` when the server calls ``target`` on
+        this client (names match ignoring case). Several handlers may share a
+        target. A handler may be async; when the server asks for a result,
+        what it returns is the result (None meaning none)."""
+        return self._on(target, handler, none_is_result=False)
+
+    def _on(self, target: str, handler: Handler, *, none_is_result: bool) -> Registration:
+        entry = self._handlers.add(target, handler, none_is_result=none_is_result)
+        return Registration(lambda: self._handlers.remove(target, entry))
+
+    def on_close(self, callback: CloseCallback) -> Registration:
+        """Call ``callback(error)`` whenever a started connection closes:
+        ``error`` is None after ``stop()`` or a normal close by the server."""
+        entry = (callback,)
+        self._close_callbacks.append(entry)
+
+        def remove() -> None:
+            for index, candidate in enumerate(self._close_callbacks):
+                if candidate is entry:
+                    del self._close_callbacks[index]
+                    return
+
+        return Registration(remove)
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel ``task`` (unless it is the caller) and wait for it to finish."""
+    if task is None or task is asyncio.current_task():
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _background(coroutine: Awaitable[None]) -> None:
+    """Run ``coroutine`` to completion without anyone awaiting it."""
+
+    async def run() -> None:
+        try:
+            await coroutine
+        except Exception:
+            logger.debug("background close failed", exc_info=True)
+
+    task = asyncio.get_running_loop().create_task(run(), name="hubgen-client-close-transport")
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)

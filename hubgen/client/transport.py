@@ -1,0 +1,70 @@
+"""The interface between a client connection and its transport.
+
+A transport moves opaque data: what the hub layer sends (``str`` for text,
+``bytes`` for binary; the handshake request is always text) and what the
+server sends back (bytes, possibly several hub messages or part of one). It
+knows nothing of hub messages. WebSockets implement it over one socket;
+Server-Sent Events and Long Polling would implement it over HTTP requests,
+registered in :data:`hubgen.client.http_connection.TRANSPORTS`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import httpx
+
+from hubgen.client.negotiate import AccessToken
+from hubgen.protocol import TransferFormat
+
+__all__ = ["Transport", "TransportContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class TransportContext:
+    """What every transport gets from its connection."""
+
+    #: The connection's HTTP client: its cookies (sticky sessions) and settings.
+    http: httpx.AsyncClient
+    #: User headers, sent on every request the transport makes.
+    headers: Mapping[str, str] | None
+    #: The token source (resolved again for each connect).
+    access_token: AccessToken
+    #: How long opening the transport may take, in seconds.
+    connect_timeout: float
+
+
+class Transport(abc.ABC):
+    """One connection's transport, seen from the connection."""
+
+    #: Name as negotiate spells it (``WebSockets``, ``ServerSentEvents``, ``LongPolling``).
+    name: ClassVar[str]
+    #: Long Polling keeps itself alive: no pings, no server timeout.
+    inherent_keep_alive: ClassVar[bool] = False
+
+    def __init__(self, context: TransportContext) -> None:
+        self.context = context
+
+    @abc.abstractmethod
+    async def connect(self, url: str, transfer_format: TransferFormat) -> None:
+        """Open the transport to ``url`` (an ``http(s)`` URL with ``id=`` in
+        its query, when negotiated). Raises :class:`~hubgen.client.TransportError`."""
+
+    @abc.abstractmethod
+    async def send(self, data: str | bytes) -> None:
+        """Deliver ``data`` (one or more whole messages): ``str`` as text,
+        ``bytes`` as binary. Raises :class:`~hubgen.client.TransportError`
+        when the transport is closed."""
+
+    @abc.abstractmethod
+    async def receive(self) -> bytes | None:
+        """The next data from the server; ``None`` once the transport closed
+        cleanly. Raises :class:`~hubgen.client.TransportError` when it closed
+        abnormally."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Close the transport (normally). Safe to call more than once."""
