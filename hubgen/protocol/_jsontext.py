@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
 from pydantic_core import PydanticSerializationError, to_jsonable_python
@@ -23,7 +24,21 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON value")
 
 
-_decode: Final = json.JSONDecoder(parse_constant=_reject_constant).decode
+_decoder: Final = json.JSONDecoder(parse_constant=_reject_constant)
+_scan: Final[Callable[[str, int], tuple[Any, int]]] = _decoder.scan_once  # type: ignore[attr-defined]
+_decode_slow: Final = _decoder.decode
+
+
+def _decode(text: str) -> Any:
+    """``JSONDecoder.decode`` without its whitespace regexes on the common
+    path: a record that is exactly one value."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # leading whitespace, or no value at all
+        return _decode_slow(text)
+    if end != len(text):  # trailing whitespace, or extra data
+        return _decode_slow(text)
+    return value
 
 
 def token_name(value: object) -> str:
@@ -77,20 +92,39 @@ def json_default(value: Any) -> Any:
         ) from exc
 
 
-_encode_utf8: Final = json.JSONEncoder(
-    ensure_ascii=False,
-    separators=(",", ":"),
-    allow_nan=False,
-    check_circular=False,
-    default=json_default,
-).encode
-_encode_ascii: Final = json.JSONEncoder(
-    ensure_ascii=True,
-    separators=(",", ":"),
-    allow_nan=False,
-    check_circular=False,
-    default=json_default,
-).encode
+def _make_encoder(*, ensure_ascii: bool) -> Callable[[Any], str]:
+    """A compact, strict encoder. ``JSONEncoder.encode`` builds a new C encoder
+    on every call; reusing one halves the cost of writing a small message."""
+    try:
+        import _json
+    except ImportError:  # pragma: no cover - CPython always has the accelerator
+        return json.JSONEncoder(
+            ensure_ascii=ensure_ascii,
+            separators=(",", ":"),
+            allow_nan=False,
+            check_circular=False,
+            default=json_default,
+        ).encode
+    chunks = _json.make_encoder(
+        None,  # no cycle check: a cycle ends in RecursionError instead
+        json_default,
+        _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        False,  # allow_nan
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode
+
+
+_encode_utf8: Final = _make_encoder(ensure_ascii=False)
+_encode_ascii: Final = _make_encoder(ensure_ascii=True)
 
 
 def dumps(value: Any, suffix: str = "") -> bytes:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 from hubgen.codec import WireFormat
-from hubgen.protocol._jsontext import dumps, read_object, token_name
+from hubgen.protocol._jsontext import dumps, read_object
 from hubgen.protocol.base import HubProtocol, ProtocolError, TransferFormat
 from hubgen.protocol.framing import RECORD_SEPARATOR, split_text_frames
 from hubgen.protocol.messages import (
@@ -217,7 +217,7 @@ def _read_message(record: bytes) -> HubMessage | None:
             raise _missing("type")
         if kind.__class__ is float:
             raise ProtocolError("Expected 'type' to be an integer.")
-        raise ProtocolError(f"Expected 'type' to be of type Number, not {token_name(kind)}.")
+        raise ProtocolError("Expected 'type' to be of type Number.")
     reader = _READERS.get(kind)
     return None if reader is None else reader(obj)
 

@@ -1,0 +1,191 @@
+"""Record-separator and VarInt length-prefix framing."""
+
+from __future__ import annotations
+
+import pytest
+
+from hubgen.protocol import ProtocolError
+from hubgen.protocol.framing import (
+    MAX_FRAME_LENGTH,
+    RECORD_SEPARATOR,
+    frame_binary,
+    frame_text,
+    length_prefix,
+    split_binary_frames,
+    split_text_frames,
+)
+
+# --------------------------------------------------------------------------- text
+
+
+def test_record_separator_is_0x1e() -> None:
+    assert RECORD_SEPARATOR == b"\x1e"
+
+
+def test_split_text_returns_every_complete_record_and_keeps_the_partial_one() -> None:
+    buffer = bytearray(b'{"a":1}\x1e{"b":2}\x1e{"c"')
+    assert split_text_frames(buffer) == [b'{"a":1}', b'{"b":2}']
+    assert buffer == bytearray(b'{"c"')
+    buffer += b":3}\x1e"
+    assert split_text_frames(buffer) == [b'{"c":3}']
+    assert buffer == bytearray()
+
+
+def test_split_text_without_a_separator_consumes_nothing() -> None:
+    buffer = bytearray(b'{"type":')
+    assert split_text_frames(buffer) == []
+    assert buffer == bytearray(b'{"type":')
+
+
+def test_split_text_keeps_empty_records() -> None:
+    # An empty record is still a record; the protocol decides it is invalid.
+    buffer = bytearray(b"\x1e\x1e")
+    assert split_text_frames(buffer) == [b"", b""]
+    assert buffer == bytearray()
+
+
+def test_frame_text_appends_the_separator() -> None:
+    assert frame_text(b'{"type":6}') == b'{"type":6}\x1e'
+
+
+def test_frame_text_refuses_a_payload_containing_the_separator() -> None:
+    with pytest.raises(ValueError, match="record separator"):
+        frame_text(b"a\x1eb")
+
+
+# --------------------------------------------------------------------------- VarInt
+
+
+@pytest.mark.parametrize(
+    ("length", "prefix"),
+    [
+        (0, b"\x00"),
+        (53, b"\x35"),  # HubProtocol.md: 0x35 is 53
+        (127, b"\x7f"),
+        (128, b"\x80\x01"),
+        (5248, b"\x80\x29"),  # HubProtocol.md: 0x80 0x29 is 5248
+        (2**21 - 1, b"\xff\xff\x7f"),
+        (2**28, b"\x80\x80\x80\x80\x01"),
+        (MAX_FRAME_LENGTH, b"\xff\xff\xff\xff\x07"),  # the largest: 5 bytes
+    ],
+)
+def test_length_prefix_vectors(length: int, prefix: bytes) -> None:
+    assert length_prefix(length) == prefix
+    # And the parser reads the same prefix back (with a body that long, for
+    # the small ones; the large ones only need to be seen as incomplete).
+    if length <= 5248:
+        buffer = bytearray(prefix + b"x" * length)
+        assert split_binary_frames(buffer) == [b"x" * length]
+        assert buffer == bytearray()
+    else:
+        buffer = bytearray(prefix + b"x")
+        assert split_binary_frames(buffer) == []
+        assert buffer == bytearray(prefix + b"x")
+
+
+def test_length_prefix_refuses_lengths_over_2gb_and_negative_ones() -> None:
+    with pytest.raises(ValueError, match="over 2GB"):
+        length_prefix(MAX_FRAME_LENGTH + 1)
+    with pytest.raises(ValueError, match="negative"):
+        length_prefix(-1)
+
+
+def test_hubprotocol_md_binary_encoding_example() -> None:
+    # The spec's text says "Hello\nWorld" but its bytes spell "hello\nworld";
+    # the bytes are what count.
+    wire = bytes.fromhex("0B 68 65 6C 6C 6F 0A 77 6F 72 6C 64 02 01 02")
+    assert frame_binary(b"hello\nworld") + frame_binary(b"\x01\x02") == wire
+    buffer = bytearray(wire)
+    assert split_binary_frames(buffer) == [b"hello\nworld", b"\x01\x02"]
+    assert buffer == bytearray()
+
+
+def test_split_binary_keeps_a_partial_length_prefix() -> None:
+    buffer = bytearray(b"\x02ab\x80")
+    assert split_binary_frames(buffer) == [b"ab"]
+    assert buffer == bytearray(b"\x80")
+    buffer += b"\x01" + b"y" * 127
+    assert split_binary_frames(buffer) == []
+    assert len(buffer) == 2 + 127
+    buffer += b"z"
+    assert split_binary_frames(buffer) == [b"y" * 127 + b"z"]
+    assert buffer == bytearray()
+
+
+def test_split_binary_keeps_a_partial_body() -> None:
+    buffer = bytearray(b"\x05abc")
+    assert split_binary_frames(buffer) == []
+    assert buffer == bytearray(b"\x05abc")
+
+
+def test_split_binary_accepts_empty_frames() -> None:
+    buffer = bytearray(b"\x00\x00\x01a")
+    assert split_binary_frames(buffer) == [b"", b"", b"a"]
+
+
+def test_four_continuation_bytes_are_just_an_incomplete_prefix() -> None:
+    buffer = bytearray(b"\xff\xff\xff\xff")
+    assert split_binary_frames(buffer) == []
+    assert buffer == bytearray(b"\xff\xff\xff\xff")
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        b"\xff\xff\xff\xff\x08",  # a 5th byte above 7: more than 2**31 - 1
+        b"\x80\x80\x80\x80\x7f",
+        b"\xff\xff\xff\xff\xff",  # a continuation bit on the 5th byte
+        b"\x80\x80\x80\x80\x80\x00",
+    ],
+)
+def test_split_binary_rejects_prefixes_over_2gb(prefix: bytes) -> None:
+    with pytest.raises(ProtocolError, match=r"^Messages over 2GB in size are not supported\.$"):
+        split_binary_frames(bytearray(prefix))
+
+
+def test_a_bad_prefix_after_good_frames_is_still_an_error() -> None:
+    with pytest.raises(ProtocolError):
+        split_binary_frames(bytearray(b"\x01a\xff\xff\xff\xff\x7f"))
+
+
+# --------------------------------------------------------------------------- feeding
+
+
+def _feed_text(data: bytes, cuts: list[int]) -> list[bytes]:
+    buffer = bytearray()
+    out: list[bytes] = []
+    start = 0
+    for cut in [*cuts, len(data)]:
+        buffer += data[start:cut]
+        start = cut
+        out.extend(split_text_frames(buffer))
+    assert buffer == bytearray()
+    return out
+
+
+def _feed_binary(data: bytes, cuts: list[int]) -> list[bytes]:
+    buffer = bytearray()
+    out: list[bytes] = []
+    start = 0
+    for cut in [*cuts, len(data)]:
+        buffer += data[start:cut]
+        start = cut
+        out.extend(split_binary_frames(buffer))
+    assert buffer == bytearray()
+    return out
+
+
+def test_text_frames_split_at_every_point_come_out_the_same() -> None:
+    records = [b'{"type":6}', b'{"a":"\xc3\xa9"}', b"", b'{"b":[1,2,3]}']
+    data = b"".join(frame_text(r) for r in records)
+    for cut in range(len(data) + 1):
+        assert _feed_text(data, [cut]) == records
+    assert _feed_text(data, list(range(1, len(data)))) == records  # byte by byte
+
+
+def test_binary_frames_split_at_every_point_come_out_the_same() -> None:
+    bodies = [b"\x91\x06", b"x" * 200, b"", b"\x1e" * 3, b"y" * 5000]
+    data = b"".join(frame_binary(b) for b in bodies)
+    for cut in range(len(data) + 1):
+        assert _feed_binary(data, [cut]) == bodies
+    assert _feed_binary(data, list(range(1, len(data)))) == bodies  # byte by byte
