@@ -29,7 +29,7 @@ import binascii
 import operator
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast, overload
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, SchemaSerializer, SchemaValidator
@@ -202,6 +202,24 @@ class Codec(Generic[T]):
     """
 
     __slots__ = ("_mode", "_serializer", "_validator", "annotation", "wire")
+
+    @overload
+    def __init__(
+        self: Codec[T],
+        annotation: type[T],
+        wire: WireFormat = ...,
+        *,
+        field_naming: FieldNaming = ...,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Codec[Any],
+        annotation: Any,
+        wire: WireFormat = ...,
+        *,
+        field_naming: FieldNaming = ...,
+    ) -> None: ...
 
     def __init__(
         self,

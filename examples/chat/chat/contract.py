@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Annotated, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -53,7 +53,9 @@ class ChatHub(Protocol):
         """Leave ``room``."""
         ...
 
-    async def send(self, room: str, text: str) -> ChatMessage:
+    async def send(
+        self, room: str, text: Annotated[str, Field(min_length=1, max_length=2000)]
+    ) -> ChatMessage:
         """Post ``text`` to ``room``; everyone in it, you included, receives it."""
         ...
 
