@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
 
+WebSocketImpl = Literal["auto", "none", "websockets", "websockets-sansio", "wsproto"]
+
 
 @asynccontextmanager
-async def serve(app: ASGIApp, *, ws: str = "auto") -> AsyncIterator[str]:
+async def serve(app: ASGIApp, *, ws: WebSocketImpl = "auto") -> AsyncIterator[str]:
     """Serve ``app`` until the block ends; yields its base URL (``http://127.0.0.1:PORT``)."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=0,
-        ws=ws,  # type: ignore[arg-type]
+        ws=ws,
         lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=2,
