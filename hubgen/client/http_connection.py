@@ -72,11 +72,11 @@ class _SendQueue:
 
     async def _run(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
             if not self._pending:
                 if self._stopped:
                     return
+                self._wake.clear()
+                await self._wake.wait()
                 continue
             pending, batch = self._pending, self._batch
             self._pending, self._batch = [], None
