@@ -261,6 +261,9 @@ class HubConnection:
                 await session.http.stop()
                 raise HubConnectionError(_STOPPED_HANDSHAKE)
         except BaseException as exc:
+            # Normally done already; not if the start was cancelled before
+            # ``_open`` ever ran.
+            await session.http.stop()
             self._state = HubConnectionState.DISCONNECTED
             logger.debug("HubConnection failed to start: %s", exc)
             raise
@@ -653,7 +656,8 @@ class HubConnection:
             except BaseException:
                 session.pending.pop(invocation_id, None)
                 raise
-            self._launch_uploads(session, invocation_id, stream_ids, streams)
+            if invocation_id in session.pending:  # not already completed by the server
+                self._launch_uploads(session, invocation_id, stream_ids, streams)
 
         async def cancel_stream(invocation_id: str) -> None:
             if not opened:

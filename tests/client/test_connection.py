@@ -202,9 +202,10 @@ async def test_reconnect_from_the_close_callback(hub_url: str) -> None:
 
     await connection.start()
     first_id = connection.connection_id
-    connection.on_close(restart)
+    registration = connection.on_close(restart)
     await connection.send("AbortMe")
     await asyncio.wait_for(reconnected.wait(), 5)
+    registration.dispose()
     assert state_of(connection) is HubConnectionState.CONNECTED
     assert await connection.invoke("Whoami") not in (None, first_id)
     await connection.stop()
