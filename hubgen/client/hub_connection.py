@@ -324,9 +324,7 @@ class HubConnection:
                     if response is None:
                         continue
                     if response.error is not None:
-                        message = f"Server returned handshake error: {response.error}"
-                        logger.error(message)
-                        raise HandshakeError(message)
+                        raise HandshakeError(f"Server returned handshake error: {response.error}")
                     logger.debug("Server handshake complete.")
                     return
         except TimeoutError:

@@ -212,7 +212,7 @@ async def test_reconnect_from_the_close_callback(hub_url: str) -> None:
 
 
 async def test_client_pings_keep_the_connection_alive(serve_hub: ServeHub) -> None:
-    options = HubOptions(client_timeout=0.5, keep_alive_interval=0.1)
+    options = HubOptions(client_timeout=1.0, keep_alive_interval=0.1)
     async with serve_hub(options) as url:
         pinging = HubConnection(url, keep_alive_interval=0.1, server_timeout=2)
         silent = HubConnection(url, keep_alive_interval=30, server_timeout=2)
@@ -229,11 +229,11 @@ async def test_client_pings_keep_the_connection_alive(serve_hub: ServeHub) -> No
 
 async def test_server_pings_satisfy_the_server_timeout(serve_hub: ServeHub) -> None:
     async with serve_hub(HubOptions(keep_alive_interval=0.05)) as url:
-        connection = HubConnection(url, server_timeout=0.4)
+        connection = HubConnection(url, server_timeout=0.5)
         closes = Closes()
         connection.on_close(closes)
         async with connection:
-            await asyncio.sleep(0.8)  # twice the server timeout, without calls
+            await asyncio.sleep(1.0)  # twice the server timeout, without calls
             assert closes.errors == []
             assert await connection.invoke("Echo", "alive") == "alive"
 
