@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from hubgen.server.clients import (
@@ -66,12 +67,13 @@ class HubCallerContext:
         self._connection.abort()
 
 
-class Hub(Generic[P, S]):
+class Hub(Generic[P, S], metaclass=abc.ABCMeta):
     """Base of every hub implementation.
 
     Don't subclass this directly: subclass the ``<Hub>Base`` that ``hubgen
     generate`` writes, which fixes ``P`` and ``S`` to the typed client proxies
-    and declares the contract's methods. An instance is created for each call
+    and declares the contract's methods (abstract, so a missing one fails at
+    ``HubRoute`` and in mypy). An instance is created for each call
     (the class with no arguments, or the route's ``factory``); keep state that
     outlives a call in ``self.context.items`` or in objects the factory passes.
     """
