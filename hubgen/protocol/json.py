@@ -225,21 +225,9 @@ def _read_message(record: bytes) -> HubMessage | None:
 # --------------------------------------------------------------------------- writing
 
 
-def _write_invocation(message: InvocationMessage) -> bytes:
-    obj: _Object = {"type": 1}
-    if message.headers:
-        obj["headers"] = message.headers
-    if message.invocation_id:
-        obj["invocationId"] = message.invocation_id
-    obj["target"] = message.target
-    obj["arguments"] = message.arguments
-    if message.stream_ids is not None:
-        obj["streamIds"] = message.stream_ids
-    return dumps(obj, _RS)
-
-
-def _write_stream_invocation(message: StreamInvocationMessage) -> bytes:
-    obj: _Object = {"type": 4}
+def _write_invocation(message: InvocationMessage | StreamInvocationMessage) -> bytes:
+    """Invocation (type 1) and StreamInvocation (type 4) share one layout."""
+    obj: _Object = {"type": int(message.type)}
     if message.headers:
         obj["headers"] = message.headers
     if message.invocation_id:
@@ -306,7 +294,7 @@ def _write_sequence(message: SequenceMessage) -> bytes:
 
 _WRITERS: Final[dict[type, Callable[[Any], bytes]]] = {
     InvocationMessage: _write_invocation,
-    StreamInvocationMessage: _write_stream_invocation,
+    StreamInvocationMessage: _write_invocation,
     StreamItemMessage: _write_stream_item,
     CompletionMessage: _write_completion,
     CancelInvocationMessage: _write_cancel_invocation,

@@ -301,25 +301,13 @@ def _read_message(frame: bytes) -> HubMessage | None:
 # --------------------------------------------------------------------------- writing
 
 
-def _write_invocation(message: InvocationMessage) -> bytes:
+def _write_invocation(message: InvocationMessage | StreamInvocationMessage) -> bytes:
+    """Invocation (type 1) and StreamInvocation (type 4) share one layout."""
     return _frame(
         [
-            1,
+            int(message.type),
             message.headers or {},
             message.invocation_id or None,
-            message.target,
-            message.arguments,
-            message.stream_ids or [],
-        ]
-    )
-
-
-def _write_stream_invocation(message: StreamInvocationMessage) -> bytes:
-    return _frame(
-        [
-            4,
-            message.headers or {},
-            message.invocation_id,
             message.target,
             message.arguments,
             message.stream_ids or [],
@@ -362,7 +350,7 @@ def _write_sequence(message: SequenceMessage) -> bytes:
 
 _WRITERS: Final[dict[type, Callable[[Any], bytes]]] = {
     InvocationMessage: _write_invocation,
-    StreamInvocationMessage: _write_stream_invocation,
+    StreamInvocationMessage: _write_invocation,
     StreamItemMessage: _write_stream_item,
     CompletionMessage: _write_completion,
     CancelInvocationMessage: _write_cancel_invocation,
