@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+CONSTRAINTS = ROOT / "scripts" / "constraints.txt"
 
 pytestmark = pytest.mark.slow
 
