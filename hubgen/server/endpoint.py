@@ -24,6 +24,11 @@ from starlette.websockets import WebSocket
 
 from hubgen.protocol.messages import PingMessage
 from hubgen.server.connection import ConnectionAborted
+from hubgen.server.http_transports import (
+    HttpTransport,
+    LongPollingTransport,
+    ServerSentEventsTransport,
+)
 from hubgen.server.options import TransportType
 from hubgen.server.websocket import WebSocketTransport
 
@@ -43,7 +48,6 @@ _TRANSPORT_FORMATS: dict[TransportType, tuple[str, list[str]]] = {
     TransportType.SERVER_SENT_EVENTS: ("ServerSentEvents", ["Text"]),
     TransportType.LONG_POLLING: ("LongPolling", ["Text", "Binary"]),
 }
-_IMPLEMENTED = TransportType.WEBSOCKETS
 
 
 def _new_id() -> str:
@@ -59,6 +63,10 @@ class _Record:
     token: str
     created: float = field(default_factory=time.monotonic)
     transport: str | None = None
+    #: The SSE or Long Polling transport, which POSTs feed.
+    http: HttpTransport | None = None
+    #: For Long Polling: the task running the hub connection between polls.
+    task: asyncio.Task[None] | None = None
 
 
 def _query(request: HTTPConnection, key: str) -> str | None:
@@ -71,6 +79,13 @@ def _query(request: HTTPConnection, key: str) -> str | None:
         if name.lower() == lowered:
             return candidate
     return None
+
+
+_NO_CACHE = {
+    "Cache-Control": "no-cache, no-store",
+    "Pragma": "no-cache",
+    "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+}
 
 
 def _text(status: int, text: str = "") -> Response:
@@ -89,7 +104,7 @@ class HubEndpoint:
         self._offered = [
             {"transport": name, "transferFormats": formats}
             for flag, (name, formats) in _TRANSPORT_FORMATS.items()
-            if flag in options.transports and flag in _IMPLEMENTED
+            if flag in options.transports
         ]
 
     # -- ASGI --------------------------------------------------------------------------
@@ -104,8 +119,13 @@ class HubEndpoint:
             await self._websocket(WebSocket(scope, receive, send))
             return
         request = Request(scope, receive)
-        response = await (self._negotiate(request) if negotiate else self._http_transport(request))
-        await response(scope, receive, send)
+        response: Response | None
+        if negotiate:
+            response = await self._negotiate(request)
+        else:
+            response = await self._http_transport(request, send)
+        if response is not None:  # None: a Server-Sent Events stream, already answered
+            await response(scope, receive, send)
 
     # -- negotiate -------------------------------------------------------------------------
 
@@ -191,7 +211,7 @@ class HubEndpoint:
         else:
             await websocket.close(code=1008, reason=text or None)
 
-    async def _http_transport(self, request: Request) -> Response:
+    async def _http_transport(self, request: Request, send: Send) -> Response | None:
         method = request.method
         if method not in ("GET", "POST", "DELETE"):
             return _text(405)
@@ -209,14 +229,62 @@ class HubEndpoint:
                 else TransportType.LONG_POLLING
             )
             name = _TRANSPORT_FORMATS[kind][0]
-            return _text(404, f"{name} transport not supported by this end point type")
+            if kind not in self._options.transports:
+                return _text(404, f"{name} transport not supported by this end point type")
+            if record.transport is not None and record.transport != name:
+                return _text(400, "Cannot change transports mid-connection")
+            if kind is TransportType.SERVER_SENT_EVENTS:
+                if record.transport is not None:
+                    return _text(409)
+                await self._server_sent_events(record, request, send)
+                return None
+            return await self._long_poll(record, request)
         if record.transport == WebSocketTransport.name:
             if method == "POST":
                 return _text(405, "POST requests are not allowed for WebSocket connections.")
             return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
         if method == "DELETE":
-            return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
-        return _text(404, "No Connection with that ID")
+            if not isinstance(record.http, LongPollingTransport):
+                return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
+            await record.http.close()
+            return _text(202)
+        if record.http is None:
+            return _text(400, "The connection has no transport yet: start one with a GET first.")
+        await record.http.feed(await request.body())
+        return _text(200)
+
+    async def _server_sent_events(self, record: _Record, request: Request, send: Send) -> None:
+        transport = ServerSentEventsTransport(send)
+        record.transport = transport.name
+        record.http = transport
+        await transport.open()
+        watcher = asyncio.get_running_loop().create_task(
+            transport.watch_disconnect(request.receive)
+        )
+        try:
+            await self._handler.run(record.connection_id, transport, request)
+        finally:
+            watcher.cancel()
+            self._records.pop(record.token, None)
+            await transport.close()
+
+    async def _long_poll(self, record: _Record, request: Request) -> Response:
+        transport = record.http
+        if transport is None:
+            transport = LongPollingTransport(self._options.long_poll_timeout)
+            record.transport = transport.name
+            record.http = transport
+            # The hub connection outlives every single poll: it runs on its own
+            # and sees the first poll's request for its whole life.
+            record.task = asyncio.get_running_loop().create_task(
+                self._handler.run(record.connection_id, transport, request),
+                name=f"hubgen-longpolling-{record.connection_id}",
+            )
+        assert isinstance(transport, LongPollingTransport)
+        status, body, media = await transport.poll()
+        if status == 204:
+            self._records.pop(record.token, None)
+        return Response(body, status_code=status, media_type=media, headers=_NO_CACHE)
 
     # -- heartbeat ---------------------------------------------------------------------
 
@@ -241,8 +309,15 @@ class HubEndpoint:
             await asyncio.sleep(tick)
             now = time.monotonic()
             for token, record in list(self._records.items()):
-                if record.transport is None and now - record.created > options.disconnect_timeout:
-                    del self._records[token]
+                if record.transport is None:
+                    if now - record.created > options.disconnect_timeout:
+                        del self._records[token]
+                elif isinstance(record.http, LongPollingTransport):
+                    idle = record.http.idle_since
+                    if idle is not None and now - idle > options.disconnect_timeout:
+                        # no poll for too long: the client is gone
+                        await record.http.close()
+                        del self._records[token]
             for connection in list(self._handler.connections.values()):
                 if connection.transport.inherent_keep_alive:
                     continue

@@ -39,7 +39,13 @@ class HubOptions:
     #: Hub protocols offered, by handshake name.
     protocols: tuple[str, ...] = ("json", "messagepack")
     #: Transports offered in negotiate, in the client's order of preference.
-    transports: TransportType = field(default=TransportType.WEBSOCKETS)
+    transports: TransportType = field(
+        default=TransportType.WEBSOCKETS
+        | TransportType.SERVER_SENT_EVENTS
+        | TransportType.LONG_POLLING
+    )
+    #: How long a long poll is held open when there is nothing to send.
+    long_poll_timeout: float = 90.0
     #: A negotiated connection that no transport picks up within this time is
     #: dropped (ASP.NET Core's DisconnectTimeout).
     disconnect_timeout: float = 15.0

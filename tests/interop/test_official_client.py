@@ -21,6 +21,9 @@ pytestmark = pytest.mark.node
 COMBINATIONS = [
     ("WebSockets", "json"),
     ("WebSockets", "messagepack"),
+    ("ServerSentEvents", "json"),
+    ("LongPolling", "json"),
+    ("LongPolling", "messagepack"),
 ]
 
 

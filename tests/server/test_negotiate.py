@@ -10,7 +10,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from hubgen.server import HubOptions
+from hubgen.server import HubOptions, TransportType
 from tests.apps.echo.hub import create_app
 from tests.support.raw import RawClient
 from tests.support.server import serve
@@ -33,7 +33,9 @@ async def test_negotiate_v1_gives_distinct_url_safe_id_and_token(base_url: str) 
     assert URL_SAFE_22.match(body["connectionToken"])
     assert body["connectionId"] != body["connectionToken"]
     assert body["availableTransports"] == [
-        {"transport": "WebSockets", "transferFormats": ["Text", "Binary"]}
+        {"transport": "WebSockets", "transferFormats": ["Text", "Binary"]},
+        {"transport": "ServerSentEvents", "transferFormats": ["Text"]},
+        {"transport": "LongPolling", "transferFormats": ["Text", "Binary"]},
     ]
     assert "useStatefulReconnect" not in body
 
@@ -101,11 +103,17 @@ async def test_transport_request_status_map(
     assert response.text == text
 
 
-async def test_transports_not_offered_are_refused(base_url: str) -> None:
-    token = (await negotiate(base_url)).json()["connectionToken"]
-    async with httpx.AsyncClient() as http:
-        sse = await http.get(f"{base_url}/echo?id={token}", headers={"Accept": "text/event-stream"})
-        poll = await http.get(f"{base_url}/echo?id={token}")
+async def test_transports_not_offered_are_refused() -> None:
+    options = HubOptions(transports=TransportType.WEBSOCKETS)
+    async with serve(create_app(options)) as base_url:
+        body = (await negotiate(base_url)).json()
+        assert [t["transport"] for t in body["availableTransports"]] == ["WebSockets"]
+        token = body["connectionToken"]
+        async with httpx.AsyncClient() as http:
+            sse = await http.get(
+                f"{base_url}/echo?id={token}", headers={"Accept": "text/event-stream"}
+            )
+            poll = await http.get(f"{base_url}/echo?id={token}")
     assert (sse.status_code, sse.text) == (
         404,
         "ServerSentEvents transport not supported by this end point type",
