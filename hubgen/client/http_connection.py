@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Final
 
 import httpx
 
 from hubgen.client.errors import HubConnectionError, TransportError
+from hubgen.client.http_transports import LongPollingTransport, ServerSentEventsTransport
 from hubgen.client.negotiate import (
     AccessToken,
     NegotiateResponse,
@@ -38,6 +39,8 @@ logger = logging.getLogger("hubgen.client")
 #: Transports this client implements, by negotiate name.
 TRANSPORTS: Final[dict[str, type[Transport]]] = {
     WebSocketTransport.name: WebSocketTransport,
+    ServerSentEventsTransport.name: ServerSentEventsTransport,
+    LongPollingTransport.name: LongPollingTransport,
 }
 
 #: The official client's default HTTP timeout.
@@ -137,8 +140,10 @@ class HttpConnection:
         headers: Mapping[str, str] | None,
         skip_negotiation: bool,
         connect_timeout: float,
+        transports: Collection[str] | None = None,
     ) -> None:
         self.url = url
+        self._allowed = None if transports is None else frozenset(transports)
         self._access_token = access_token
         self._headers = headers
         self._skip_negotiation = skip_negotiation
@@ -200,6 +205,15 @@ class HttpConnection:
                 failures.append(
                     f"{offered.transport} failed: Skipping transport '{offered.transport}' "
                     "because it is not supported by this client."
+                )
+                continue
+            if self._allowed is not None and offered.transport not in self._allowed:
+                logger.debug(
+                    "Skipping transport '%s' because it was disabled by the client.",
+                    offered.transport,
+                )
+                failures.append(
+                    f"{offered.transport} failed: '{offered.transport}' is disabled by the client."
                 )
                 continue
             if transfer_format.value not in offered.transfer_formats:

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Mapping, Sequence
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Final, Literal, TypeAlias, TypeVar
@@ -143,7 +143,10 @@ class HubConnection:
     and every transport connect, and sent as ``Authorization: Bearer``.
     ``headers`` go with every HTTP and WebSocket request. With
     ``skip_negotiation`` the client opens a WebSocket to ``url`` directly
-    (``connection_id`` is then None). The client pings the server when it sent
+    (``connection_id`` is then None). ``transports`` limits the transports
+    the client may pick (``"WebSockets"``, ``"ServerSentEvents"``,
+    ``"LongPolling"``); by default it takes the first the server offers that
+    works, falling back to the next. The client pings the server when it sent
     nothing for ``keep_alive_interval`` seconds, and closes the connection when
     it heard nothing for ``server_timeout`` seconds; the server must answer
     the handshake within ``handshake_timeout`` seconds.
@@ -160,8 +163,17 @@ class HubConnection:
         keep_alive_interval: float = 15.0,
         server_timeout: float = 30.0,
         handshake_timeout: float = 15.0,
+        transports: Collection[str] | None = None,
     ) -> None:
         scheme = urlsplit(url).scheme.lower()
+        unknown = set(transports or ()) - {"WebSockets", "ServerSentEvents", "LongPolling"}
+        if unknown:
+            raise ValueError(f"unknown transport(s): {', '.join(sorted(unknown))}")
+        self._transports = None if transports is None else tuple(transports)
+        if skip_negotiation and self._transports not in (None, ("WebSockets",)):
+            raise ValueError(
+                "Negotiation can only be skipped when using the WebSocket transport directly."
+            )
         if scheme not in ("http", "https", "ws", "wss"):
             raise ValueError(
                 f"Cannot resolve '{url}': the hub URL must be absolute, "
@@ -242,6 +254,7 @@ class HubConnection:
                 headers=self._headers,
                 skip_negotiation=self._skip_negotiation,
                 connect_timeout=self.handshake_timeout,
+                transports=self._transports,
             )
         )
         self._starting = opening = asyncio.get_running_loop().create_task(

@@ -186,10 +186,10 @@ def offering(*transports: Mapping[str, object]) -> Callable[[int, Request], dict
     ("transports", "protocol", "message"),
     [
         (
-            [{"transport": "LongPolling", "transferFormats": ["Text", "Binary"]}],
+            [{"transport": "CarrierPigeon", "transferFormats": ["Text", "Binary"]}],
             "json",
             "Unable to connect to the server with any of the available transports. "
-            "LongPolling failed: Skipping transport 'LongPolling' because it is not "
+            "CarrierPigeon failed: Skipping transport 'CarrierPigeon' because it is not "
             "supported by this client.",
         ),
         (
@@ -221,7 +221,7 @@ async def test_a_failed_transport_falls_back_with_a_new_negotiation(
     peer = Peer(
         idle,
         negotiate=offering(
-            {"transport": "ServerSentEvents", "transferFormats": ["Text"]}, WEBSOCKETS, WEBSOCKETS
+            {"transport": "CarrierPigeon", "transferFormats": ["Text"]}, WEBSOCKETS, WEBSOCKETS
         ),
         refuse=first_token,
     )
