@@ -91,9 +91,6 @@ class Connection:
     def aborted(self) -> bool:
         return self._closed.is_set()
 
-    async def wait_aborted(self) -> None:
-        await self._closed.wait()
-
     def abort(self, reason: BaseException | None = None, *, allow_reconnect: bool = False) -> None:
         """End the connection: the read loop stops, ``on_disconnected`` runs and
         the client gets a Close message. Safe to call more than once."""

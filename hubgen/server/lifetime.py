@@ -108,13 +108,6 @@ class InMemoryLifetimeManager(HubLifetimeManager):
         self._users: dict[str, dict[str, Connection]] = {}
         self._pending: dict[str, tuple[str, asyncio.Future[CompletionMessage]]] = {}
 
-    @property
-    def connections(self) -> dict[str, Connection]:
-        return self._connections
-
-    def group_members(self, group: str) -> list[str]:
-        return list(self._groups.get(group, ()))
-
     async def on_connected(self, connection: Connection) -> None:
         self._connections[connection.connection_id] = connection
         user = connection.user_identifier
