@@ -11,6 +11,7 @@ negotiations no transport picked up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket
 
@@ -28,6 +29,7 @@ from hubgen.server.http_transports import (
     HttpTransport,
     LongPollingTransport,
     ServerSentEventsTransport,
+    wait_disconnect,
 )
 from hubgen.server.options import TransportType
 from hubgen.server.websocket import WebSocketTransport
@@ -124,7 +126,7 @@ class HubEndpoint:
             response = await self._negotiate(request)
         else:
             response = await self._http_transport(request, send)
-        if response is not None:  # None: a Server-Sent Events stream, already answered
+        if response is not None:  # None: an SSE stream (answered) or a poll whose client left
             await response(scope, receive, send)
 
     # -- negotiate -------------------------------------------------------------------------
@@ -250,17 +252,19 @@ class HubEndpoint:
             return _text(202)
         if record.http is None:
             return _text(400, "The connection has no transport yet: start one with a GET first.")
-        await record.http.feed(await request.body())
-        return _text(200)
+        try:
+            taken = await record.http.feed(request.stream())
+        except ClientDisconnect:
+            return _text(400)  # the client gave up sending: nobody reads this answer
+        # 404 when the connection ended before the body was taken, as ASP.NET Core answers
+        return _text(200 if taken else 404)
 
     async def _server_sent_events(self, record: _Record, request: Request, send: Send) -> None:
         transport = ServerSentEventsTransport(send)
         record.transport = transport.name
         record.http = transport
         await transport.open()
-        watcher = asyncio.get_running_loop().create_task(
-            transport.watch_disconnect(request.receive)
-        )
+        watcher = asyncio.get_running_loop().create_task(transport.watch(request.receive))
         try:
             await self._handler.run(record.connection_id, transport, request)
         finally:
@@ -268,7 +272,7 @@ class HubEndpoint:
             self._records.pop(record.token, None)
             await transport.close()
 
-    async def _long_poll(self, record: _Record, request: Request) -> Response:
+    async def _long_poll(self, record: _Record, request: Request) -> Response | None:
         transport = record.http
         if transport is None:
             transport = LongPollingTransport(self._options.long_poll_timeout)
@@ -281,10 +285,25 @@ class HubEndpoint:
                 name=f"hubgen-longpolling-{record.connection_id}",
             )
         assert isinstance(transport, LongPollingTransport)
-        status, body, media = await transport.poll()
-        if status == 204:
+        poll = asyncio.ensure_future(transport.poll())
+        gone = asyncio.ensure_future(wait_disconnect(request.receive))
+        try:
+            await asyncio.wait({poll, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not poll.done():
+                # The client left mid-poll: the poll takes nothing, and the
+                # connection counts as inactive from now on.
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poll
+        if poll.cancelled():
+            return None
+        status, body, content_type = poll.result()
+        if status == 204 and transport.closed:
             self._records.pop(record.token, None)
-        return Response(body, status_code=status, media_type=media, headers=_NO_CACHE)
+        headers = {**_NO_CACHE, "Content-Type": content_type}
+        return Response(body, status_code=status, headers=headers)
 
     # -- heartbeat ---------------------------------------------------------------------
 

@@ -4,6 +4,11 @@ Both carry server → client data over HTTP responses and receive the client's
 messages through ``POST {path}?id=<token>``, which the endpoint hands to
 :meth:`HttpTransport.feed`. The hub layer sees them as any other
 :class:`~hubgen.server.transport.Transport`.
+
+Both directions have back-pressure, as ASP.NET Core's pipes give it: a POST
+completes only as fast as the hub reads it, and Long Polling stops taking
+messages once :data:`MAX_UNPOLLED` bytes wait for a poll, so the connection's
+own queue and its ``slow_client_policy`` apply to a client that stops polling.
 """
 
 from __future__ import annotations
@@ -17,42 +22,103 @@ from typing import TYPE_CHECKING, Any
 from hubgen.server.transport import Transport, TransportClosed
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterable
+
     from starlette.types import Receive, Send
 
-__all__ = ["HttpTransport", "LongPollingTransport", "ServerSentEventsTransport"]
+__all__ = [
+    "MAX_UNPOLLED",
+    "HttpTransport",
+    "LongPollingTransport",
+    "ServerSentEventsTransport",
+    "format_event",
+    "wait_disconnect",
+]
+
+#: Bytes Long Polling holds for the next poll before ``send`` waits for one
+#: (ASP.NET Core's default transport buffer is the same size).
+MAX_UNPOLLED = 64 * 1024
 
 _SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
     (b"cache-control", b"no-cache,no-store"),
     (b"pragma", b"no-cache"),
     (b"content-encoding", b"identity"),
-    (b"x-accel-buffering", b"no"),
+    (b"x-accel-buffering", b"no"),  # ask nginx-style proxies not to buffer the stream
 ]
 _OCTETS = "application/octet-stream"
+_TEXT = "text/plain"
+
+
+def format_event(data: bytes) -> bytes:
+    """``data`` as one Server-Sent Event: a ``data: `` line for each line of
+    ``data`` (split on LF, a CR just before it dropped), then a blank line.
+    EventSource joins the lines back with LF."""
+    if not data:
+        return b"\r\n"
+    lines = (line.removesuffix(b"\r") for line in data.split(b"\n"))
+    return b"".join(b"data: " + line + b"\r\n" for line in lines) + b"\r\n"
+
+
+async def wait_disconnect(receive: Receive) -> None:
+    """Return once the client of an HTTP request has gone (``http.disconnect``).
+    Call it only when nothing else reads the request body."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 class HttpTransport(Transport):
-    """What SSE and Long Polling share: client data arrives by POST."""
+    """What SSE and Long Polling share: client data arrives by POST.
+
+    At most one chunk of client data waits for the hub at a time, so a POST
+    completes as the hub takes in its body, and POSTs go one after another:
+    their messages never interleave.
+    """
 
     def __init__(self) -> None:
-        self._inbound: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._chunks: deque[bytes] = deque()
+        self._readable = asyncio.Event()
+        self._writable = asyncio.Event()
         self._post_lock = asyncio.Lock()
+        #: True once the connection has ended: no more data in either direction.
         self.closed = False
 
-    async def feed(self, data: bytes) -> None:
-        """Data from a POST. Concurrent POSTs are taken one at a time."""
+    async def feed(self, body: AsyncIterable[bytes]) -> bool:
+        """Hand a POST body to the hub chunk by chunk, no faster than the hub
+        reads it. False when the connection ended before all of it was taken."""
         async with self._post_lock:
-            if not self.closed:
-                await self._inbound.put(data)
+            if self.closed:
+                return False
+            async for chunk in body:
+                if chunk and not await self._put(chunk):
+                    return False
+            return True
 
-    def end_input(self) -> None:
-        """The client is gone: :meth:`receive` returns None from now on."""
-        self._inbound.put_nowait(None)
+    async def _put(self, chunk: bytes) -> bool:
+        while self._chunks and not self.closed:
+            self._writable.clear()
+            await self._writable.wait()
+        if self.closed:
+            return False
+        self._chunks.append(chunk)
+        self._readable.set()
+        return True
 
     async def receive(self) -> bytes | None:
-        if self.closed and self._inbound.empty():
-            return None
-        return await self._inbound.get()
+        while not self._chunks:
+            if self.closed:
+                return None
+            self._readable.clear()
+            await self._readable.wait()
+        chunk = self._chunks.popleft()
+        self._writable.set()
+        return chunk
+
+    def _end(self) -> None:
+        """The connection is over: readers get None, POSTs stop waiting."""
+        self.closed = True
+        self._readable.set()
+        self._writable.set()
 
 
 class ServerSentEventsTransport(HttpTransport):
@@ -64,38 +130,34 @@ class ServerSentEventsTransport(HttpTransport):
     def __init__(self, send: Send) -> None:
         super().__init__()
         self._send = send
+        self._response_ended = False
 
     async def open(self) -> None:
         """Start the response and write the comment that makes EventSource open."""
         await self._send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
         await self._send({"type": "http.response.body", "body": b":\r\n", "more_body": True})
 
-    async def watch_disconnect(self, receive: Receive) -> None:
-        """End the connection when the GET request goes away."""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                self.closed = True
-                self.end_input()
-                return
+    async def watch(self, receive: Receive) -> None:
+        """End the connection when the GET request goes away (EventSource closed)."""
+        await wait_disconnect(receive)
+        self._end()
 
     async def send(self, data: bytes) -> None:
         if self.closed:
             raise TransportClosed("the event stream was closed")
-        text = data.replace(b"\r\n", b"\n").split(b"\n")
-        event = b"".join(b"data: " + line + b"\r\n" for line in text) + b"\r\n"
+        event = format_event(data)
         try:
             await self._send({"type": "http.response.body", "body": event, "more_body": True})
         except OSError as exc:
-            self.closed = True
+            self._end()
             raise TransportClosed(str(exc)) from exc
 
     async def close(self, *, error: bool = False) -> None:
-        if not self.closed:
-            self.closed = True
+        self._end()
+        if not self._response_ended:
+            self._response_ended = True
             with contextlib.suppress(OSError):
                 await self._send({"type": "http.response.body", "body": b"", "more_body": False})
-        self.end_input()
 
 
 class LongPollingTransport(HttpTransport):
@@ -108,7 +170,9 @@ class LongPollingTransport(HttpTransport):
         super().__init__()
         self._poll_timeout = poll_timeout
         self._outbound: deque[bytes] = deque()
+        self._unpolled = 0
         self._has_data = asyncio.Event()
+        self._drained = asyncio.Event()
         self._poll: asyncio.Future[None] | None = None
         self._polled_once = False
         #: When the last poll ended (None while one is pending).
@@ -118,18 +182,23 @@ class LongPollingTransport(HttpTransport):
         if self.closed:
             raise TransportClosed("the long-polling connection was closed")
         self._outbound.append(data)
+        self._unpolled += len(data)
         self._has_data.set()
+        while self._unpolled >= MAX_UNPOLLED and not self.closed:
+            self._drained.clear()
+            await self._drained.wait()
 
     async def close(self, *, error: bool = False) -> None:
-        self.closed = True
+        self._end()
         self._has_data.set()
-        self.end_input()
+        self._drained.set()
 
-    async def poll(self) -> tuple[int, bytes, str | None]:
+    async def poll(self) -> tuple[int, bytes, str]:
         """Answer one poll: (status, body, content type).
 
         ``200`` with data; ``200`` empty when the poll timed out; ``204`` when
-        the connection has ended (or a newer poll took over).
+        the connection has ended or a newer poll took over (:attr:`closed`
+        tells which). Cancelling a poll (its client went away) takes nothing.
         """
         if not self._polled_once:
             # The first poll returns at once: the client awaits it before it
@@ -148,21 +217,21 @@ class LongPollingTransport(HttpTransport):
                 either: set[asyncio.Future[Any]] = {waiter, superseded}
                 try:
                     await asyncio.wait(
-                        either,
-                        timeout=self._poll_timeout,
-                        return_when=asyncio.FIRST_COMPLETED,
+                        either, timeout=self._poll_timeout, return_when=asyncio.FIRST_COMPLETED
                     )
                 finally:
                     waiter.cancel()
                 if superseded.done():
-                    return 204, b"", None
+                    return 204, b"", _TEXT
             if self._outbound:
                 body = b"".join(self._outbound)
                 self._outbound.clear()
+                self._unpolled = 0
+                self._drained.set()
                 return 200, body, _OCTETS
             if self.closed:
-                return 204, b"", None
-            return 200, b"", "text/plain"
+                return 204, b"", _TEXT
+            return 200, b"", _TEXT
         finally:
             if self._poll is superseded:
                 self._poll = None
