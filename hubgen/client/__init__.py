@@ -1,9 +1,11 @@
 """The hubgen client: an asyncio SignalR hub connection and typed proxies.
 
 :class:`HubConnection` speaks the ASP.NET Core SignalR protocol (JSON or
-MessagePack over WebSockets) to any SignalR server — hubgen's own or ASP.NET
-Core — and moves wire values. The ``<Hub>Client`` classes ``hubgen generate``
-writes subclass :class:`HubProxy` and add the typing::
+MessagePack, over WebSockets, Server-Sent Events or Long Polling, falling back
+from one to the next as the official clients do) to any SignalR server —
+hubgen's own or ASP.NET Core — and moves wire values. The ``<Hub>Client``
+classes ``hubgen generate`` writes subclass :class:`HubProxy` and add the
+typing::
 
     from hubgen.client import HubConnection
     from chat.generated.chat_hub_client import ChatHubClient
@@ -27,6 +29,7 @@ from hubgen.client.hub_connection import CloseCallback, HubConnection, HubConnec
 from hubgen.client.proxy import HubProxy
 from hubgen.client.registration import Registration
 from hubgen.client.stream import HubStream
+from hubgen.client.transport import TransportName
 from hubgen.errors import HubError
 
 __all__ = [
@@ -42,4 +45,5 @@ __all__ = [
     "NegotiationError",
     "Registration",
     "TransportError",
+    "TransportName",
 ]

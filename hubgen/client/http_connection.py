@@ -1,12 +1,16 @@
 """The connection below the hub layer: negotiate, pick a transport, move data.
 
-This is the official client's ``HttpConnection``: it negotiates (following
-redirects), walks ``availableTransports`` in the server's order of preference,
-skipping transports this client does not implement or that cannot carry the
-protocol's transfer format, and falls back to the next one, negotiating
-afresh, when one fails to connect. Sends go through one queue that batches
-whatever accumulated while the previous write was in flight into a single
-transport send, as the official ``TransportSendQueue`` does.
+This is the official client's ``HttpConnection``. It negotiates (following
+redirects), then walks ``availableTransports`` in the server's order of
+preference, skipping transports this client does not implement, those the
+``transports`` option rules out, and those that cannot carry the protocol's
+transfer format (MessagePack is binary: never Server-Sent Events). When one
+fails to connect it logs why, negotiates again (the failed attempt's
+connection is gone on the server) and tries the next; when all fail the
+error lists every reason. Sends go through one queue that batches whatever
+accumulated while the previous write was in flight into a single transport
+send (one POST over Server-Sent Events and Long Polling), as the official
+``TransportSendQueue`` does.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from typing import Final
 
 import httpx
 
-from hubgen.client.errors import HubConnectionError, TransportError
-from hubgen.client.http_transports import LongPollingTransport, ServerSentEventsTransport
+from hubgen.client.errors import HubConnectionError, NegotiationError, TransportError
+from hubgen.client.longpolling import LongPollingTransport
 from hubgen.client.negotiate import (
     AccessToken,
     NegotiateResponse,
@@ -28,7 +32,8 @@ from hubgen.client.negotiate import (
     negotiate,
     request_negotiate,
 )
-from hubgen.client.transport import Transport, TransportContext
+from hubgen.client.sse import ServerSentEventsTransport
+from hubgen.client.transport import Transport, TransportContext, TransportName
 from hubgen.client.websocket import WebSocketTransport
 from hubgen.protocol import TransferFormat
 
@@ -37,7 +42,7 @@ __all__ = ["TRANSPORTS", "HttpConnection"]
 logger = logging.getLogger("hubgen.client")
 
 #: Transports this client implements, by negotiate name.
-TRANSPORTS: Final[dict[str, type[Transport]]] = {
+TRANSPORTS: Final[Mapping[str, type[Transport]]] = {
     WebSocketTransport.name: WebSocketTransport,
     ServerSentEventsTransport.name: ServerSentEventsTransport,
     LongPollingTransport.name: LongPollingTransport,
@@ -140,7 +145,7 @@ class HttpConnection:
         headers: Mapping[str, str] | None,
         skip_negotiation: bool,
         connect_timeout: float,
-        transports: Collection[str] | None = None,
+        transports: Collection[TransportName] | None = None,
     ) -> None:
         self.url = url
         self._allowed = None if transports is None else frozenset(transports)
@@ -234,6 +239,8 @@ class HttpConnection:
                 current = await request_negotiate(
                     self._http, url, access_token=access_token, headers=self._headers
                 )
+                if current.error is not None:
+                    raise NegotiationError(current.error)
             transport = factory(self._context(access_token))
             logger.debug("Selecting transport '%s'.", offered.transport)
             try:
@@ -242,6 +249,7 @@ class HttpConnection:
                 logger.warning("Failed to start the transport '%s': %s", offered.transport, exc)
                 failures.append(f"{offered.transport} failed: {exc}")
                 current = None
+                await transport.close()
                 continue
             self.transport = transport
             self.connection_id = current.connection_id

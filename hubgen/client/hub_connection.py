@@ -39,6 +39,7 @@ from hubgen.client.http_connection import HttpConnection
 from hubgen.client.negotiate import AccessToken
 from hubgen.client.registration import Registration
 from hubgen.client.stream import HubStream
+from hubgen.client.transport import TRANSPORT_NAMES, TransportName
 from hubgen.errors import HubError
 from hubgen.protocol import (
     CancelInvocationMessage,
@@ -141,15 +142,25 @@ class HubConnection:
     :class:`~hubgen.protocol.HubProtocol`). ``access_token`` is a token or a
     function (sync or async) returning one; it is called for every negotiate
     and every transport connect, and sent as ``Authorization: Bearer``.
-    ``headers`` go with every HTTP and WebSocket request. With
+    ``headers`` go with every HTTP and WebSocket request.
+
+    The client takes the first transport the server offers (in the server's
+    order: WebSockets, Server-Sent Events, Long Polling) that can carry the
+    protocol and connects; when one fails it negotiates again and tries the
+    next. ``transports`` restricts the choice: one name or several of
+    ``"WebSockets"``, ``"ServerSentEvents"``, ``"LongPolling"``. With
     ``skip_negotiation`` the client opens a WebSocket to ``url`` directly
-    (``connection_id`` is then None). ``transports`` limits the transports
-    the client may pick (``"WebSockets"``, ``"ServerSentEvents"``,
-    ``"LongPolling"``); by default it takes the first the server offers that
-    works, falling back to the next. The client pings the server when it sent
-    nothing for ``keep_alive_interval`` seconds, and closes the connection when
-    it heard nothing for ``server_timeout`` seconds; the server must answer
-    the handshake within ``handshake_timeout`` seconds.
+    (``connection_id`` is then None); that needs ``transports`` to be None or
+    ``"WebSockets"``. Where the access token travels depends on the
+    transport: an ``Authorization`` header on every HTTP request and on the
+    WebSocket upgrade, but the ``access_token`` query parameter on the
+    Server-Sent Events stream, as the official clients send it.
+
+    The client pings the server when it sent nothing for
+    ``keep_alive_interval`` seconds, and closes the connection when it heard
+    nothing for ``server_timeout`` seconds (neither over Long Polling, which
+    keeps itself alive); the server must answer the handshake within
+    ``handshake_timeout`` seconds.
     """
 
     def __init__(
@@ -163,13 +174,10 @@ class HubConnection:
         keep_alive_interval: float = 15.0,
         server_timeout: float = 30.0,
         handshake_timeout: float = 15.0,
-        transports: Collection[str] | None = None,
+        transports: TransportName | Collection[TransportName] | None = None,
     ) -> None:
         scheme = urlsplit(url).scheme.lower()
-        unknown = set(transports or ()) - {"WebSockets", "ServerSentEvents", "LongPolling"}
-        if unknown:
-            raise ValueError(f"unknown transport(s): {', '.join(sorted(unknown))}")
-        self._transports = None if transports is None else tuple(transports)
+        self._transports = _allowed_transports(transports)
         if skip_negotiation and self._transports not in (None, ("WebSockets",)):
             raise ValueError(
                 "Negotiation can only be skipped when using the WebSocket transport directly."
@@ -757,6 +765,24 @@ class HubConnection:
                     return
 
         return Registration(remove)
+
+
+def _allowed_transports(
+    transports: TransportName | Collection[TransportName] | None,
+) -> tuple[TransportName, ...] | None:
+    """The ``transports`` option as a tuple of names (None: any)."""
+    if transports is None:
+        return None
+    names = (transports,) if isinstance(transports, str) else tuple(transports)
+    unknown = [name for name in names if name not in TRANSPORT_NAMES]
+    if unknown:
+        raise ValueError(
+            f"unknown transport(s) {', '.join(map(repr, unknown))}: "
+            f"use {', '.join(map(repr, TRANSPORT_NAMES))}"
+        )
+    if not names:
+        raise ValueError("transports must name at least one transport (or be None for any)")
+    return names
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "NegotiateResponse",
     "Negotiated",
     "connect_url",
+    "http_error_text",
     "merge_headers",
     "negotiate",
     "negotiate_url",
@@ -95,15 +96,24 @@ class Negotiated:
 
 
 async def resolve_token(source: AccessToken) -> str | None:
-    """The current token from ``source`` (calling it if it is a function)."""
+    """The current token from ``source`` (calling it if it is a function).
+
+    Raises :class:`TypeError` for a function that returns something else than
+    a str (or None), and :class:`ValueError` for a token that cannot travel in
+    an HTTP header (not ASCII)."""
+    token: str | None
     if source is None or isinstance(source, str):
-        return source or None
-    value = source()
-    if inspect.isawaitable(value):
-        value = await value
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"access_token must return a str, got {type(value).__name__}")
-    return value or None
+        token = source
+    else:
+        value = source()
+        if inspect.isawaitable(value):
+            value = await value
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"access_token must return a str, got {type(value).__name__}")
+        token = value
+    if token and not token.isascii():
+        raise ValueError("the access token must be ASCII: it travels in an Authorization header")
+    return token or None
 
 
 def merge_headers(base: Mapping[str, str], user: Mapping[str, str] | None) -> dict[str, str]:
@@ -135,8 +145,10 @@ def connect_url(url: str, token: str | None) -> str:
     return f"{url}{'&' if '?' in url else '?'}id={token}"
 
 
-def _http_error(response: httpx.Response) -> str:
-    """The official client's ``HttpError`` text: the body, else the reason phrase."""
+def http_error_text(response: httpx.Response) -> str:
+    """The official client's ``HttpError`` text for a failed request: the
+    response body, else the reason phrase, then the status code. The body must
+    have been read."""
     text = response.text or response.reason_phrase
     return f"{text}: Status code '{response.status_code}'"
 
@@ -221,7 +233,7 @@ async def request_negotiate(
         raise NegotiationError(f"{_FAILED}Error: {exc or type(exc).__name__}") from exc
     status = response.status_code
     if not 200 <= status < 300:
-        message = f"{_FAILED}Error: {_http_error(response)}"
+        message = f"{_FAILED}Error: {http_error_text(response)}"
         raise NegotiationError(message + _NOT_SIGNALR if status == 404 else message)
     if status != 200:
         raise NegotiationError(f"Unexpected status code returned from negotiate '{status}'")

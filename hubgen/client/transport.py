@@ -3,9 +3,10 @@
 A transport moves opaque data: what the hub layer sends (``str`` for text,
 ``bytes`` for binary; the handshake request is always text) and what the
 server sends back (bytes, possibly several hub messages or part of one). It
-knows nothing of hub messages. WebSockets implement it over one socket;
-Server-Sent Events and Long Polling would implement it over HTTP requests,
-registered in :data:`hubgen.client.http_connection.TRANSPORTS`.
+knows nothing of hub messages. WebSockets (``websocket.py``) implement it
+over one socket; Server-Sent Events (``sse.py``) and Long Polling
+(``longpolling.py``) over HTTP requests (``http_transport.py``). The
+connection finds them by name in :data:`hubgen.client.http_connection.TRANSPORTS`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,24 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Final, Literal, TypeAlias
 
 import httpx
 
 from hubgen.client.negotiate import AccessToken
 from hubgen.protocol import TransferFormat
 
-__all__ = ["Transport", "TransportContext"]
+__all__ = ["TRANSPORT_NAMES", "Transport", "TransportContext", "TransportName"]
+
+#: A transport, as negotiate names it.
+TransportName: TypeAlias = Literal["WebSockets", "ServerSentEvents", "LongPolling"]
+
+#: Every transport this client implements, in the official clients' order of preference.
+TRANSPORT_NAMES: Final[tuple[TransportName, ...]] = (
+    "WebSockets",
+    "ServerSentEvents",
+    "LongPolling",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +44,16 @@ class TransportContext:
     headers: Mapping[str, str] | None
     #: The token source (resolved again for each connect).
     access_token: AccessToken
-    #: How long opening the transport may take, in seconds.
+    #: How long opening the transport may take, in seconds (also the bound on
+    #: Long Polling's closing ``DELETE``).
     connect_timeout: float
 
 
 class Transport(abc.ABC):
     """One connection's transport, seen from the connection."""
 
-    #: Name as negotiate spells it (``WebSockets``, ``ServerSentEvents``, ``LongPolling``).
-    name: ClassVar[str]
+    #: Name as negotiate spells it.
+    name: ClassVar[TransportName]
     #: Long Polling keeps itself alive: no pings, no server timeout.
     inherent_keep_alive: ClassVar[bool] = False
 
@@ -67,4 +79,5 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None:
-        """Close the transport (normally). Safe to call more than once."""
+        """Close the transport (normally); afterwards :meth:`receive` returns
+        None. Safe to call more than once."""

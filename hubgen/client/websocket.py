@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from hubgen.client.errors import TransportError
 from hubgen.client.negotiate import USER_AGENT, merge_headers, resolve_token
-from hubgen.client.transport import Transport
+from hubgen.client.transport import Transport, TransportName
 from hubgen.protocol import TransferFormat
 
 __all__ = ["WebSocketTransport"]
@@ -50,7 +50,7 @@ def _closed_error(exc: ConnectionClosed) -> TransportError | None:
 class WebSocketTransport(Transport):
     """A connection over one WebSocket."""
 
-    name: ClassVar[str] = "WebSockets"
+    name: ClassVar[TransportName] = "WebSockets"
     inherent_keep_alive: ClassVar[bool] = False
 
     _socket: ClientConnection | None = None
