@@ -94,6 +94,7 @@ def _generate(args: argparse.Namespace, out: TextIO) -> int:
             python_out=config.python_out,
             typescript_out=config.typescript_out,
             python_path=config.search_path,
+            typescript=config.typescript_options,
         )
     except CodegenError as exc:
         raise _Failure(f"hubgen: {exc}", EXIT_FAILED) from None

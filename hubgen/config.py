@@ -19,21 +19,53 @@ fields = "camel"     # or "preserve"
 out = "chat/generated"
 
 [tool.hubgen.typescript]
-out = "web/src/generated"
+out = "web/chat-client"             # sources only, or with `package`: an npm package
+package = "@acme/chat-client"       # npm name; turns the folder into a package
+version = "1.2.0"                   # default: [project] version, else 0.0.0
+protocols = ["json", "messagepack"] # hub protocols the client is typed for
+module = "esm"                      # the module format (ESM is the only one)
 ```
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hubgen import ir
+from hubgen.codegen.typescript import HubProtocolName, NpmPackage, TypeScriptOptions
 
-__all__ = ["Config", "ConfigError", "NamingConfig", "OutputConfig", "find_config", "load_config"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "NamingConfig",
+    "OutputConfig",
+    "TypeScriptConfig",
+    "find_config",
+    "load_config",
+]
+
+#: npm's rules for package names (validate-npm-package-name): lowercase,
+#: URL-safe, optionally scoped, at most 214 characters.
+_NPM_NAME = re.compile(r"^(?:@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9-~][a-z0-9-._~]*$")
+#: A semantic version (semver.org 2.0.0), as npm requires.
+_PRERELEASE = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+_SEMVER = re.compile(
+    r"^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)"
+    rf"(?:-{_PRERELEASE}(?:\.{_PRERELEASE})*)?"
+    r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$"
+)
 
 
 class ConfigError(Exception):
@@ -60,6 +92,80 @@ class OutputConfig(_Section):
     out: Path
 
 
+class TypeScriptConfig(_Section):
+    """``[tool.hubgen.typescript]``: the TypeScript client.
+
+    ``out`` alone writes the TypeScript sources into that folder, to be
+    compiled as part of an application. With ``package`` the folder becomes a
+    complete npm package: ``package.json``, ``tsconfig.json``, ``README.md``
+    and the sources under ``src/``.
+    """
+
+    out: Path
+    #: The npm package name; setting it makes ``out`` a package.
+    package: str | None = None
+    #: The package version; by default the ``[project]`` version of the
+    #: pyproject.toml holding this table, else ``0.0.0``.
+    version: str | None = None
+    #: The hub protocols the client is typed for and can be built with.
+    protocols: list[HubProtocolName] = Field(
+        default_factory=lambda: list[HubProtocolName](["json"]), min_length=1
+    )
+    #: The module format of the package: ES modules, the only one offered.
+    module: str = "esm"
+
+    @field_validator("package")
+    @classmethod
+    def _npm_name(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 214 or not _NPM_NAME.match(value)):
+            raise ValueError(
+                f"{value!r} is not a valid npm package name (lowercase letters, digits, "
+                "'-', '.', '_', '~', optionally scoped: '@acme/chat-client')"
+            )
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str | None) -> str | None:
+        if value is not None and not _SEMVER.match(value):
+            raise ValueError(f"{value!r} is not a semantic version like '1.2.0'")
+        return value
+
+    @field_validator("protocols")
+    @classmethod
+    def _unique(cls, value: list[HubProtocolName]) -> list[HubProtocolName]:
+        if len(set(value)) != len(value):
+            raise ValueError("each protocol may be listed once")
+        return value
+
+    @field_validator("module")
+    @classmethod
+    def _esm(cls, value: str) -> str:
+        if value != "esm":
+            raise ValueError(
+                f"{value!r} is not offered: the client is ES modules ('esm'), as "
+                "@microsoft/signalr's own 'module' build; CommonJS code loads it with "
+                "require() on Node.js >= 20.19 or through a bundler"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _version_needs_package(self) -> TypeScriptConfig:
+        if self.version is not None and self.package is None:
+            raise ValueError("version is only used with package (the npm package name)")
+        return self
+
+    def options(self, project_version: str | None = None) -> TypeScriptOptions:
+        """What the generator needs: protocols, and the package if there is one."""
+        package = None
+        if self.package is not None:
+            version = self.version or project_version
+            if version is None or not _SEMVER.match(version):
+                version = "0.0.0"
+            package = NpmPackage(name=self.package, version=version)
+        return TypeScriptOptions(protocols=tuple(self.protocols), package=package)
+
+
 class Config(_Section):
     """A validated ``[tool.hubgen]`` table; paths are absolute."""
 
@@ -67,11 +173,13 @@ class Config(_Section):
     python_path: list[Path] = Field(default_factory=lambda: [Path(".")], alias="python-path")
     naming: NamingConfig = Field(default_factory=NamingConfig)
     python: OutputConfig | None = None
-    typescript: OutputConfig | None = None
+    typescript: TypeScriptConfig | None = None
     #: The directory of the configuration file: the project root.
     root: Path = Field(default=Path("."), exclude=True)
     #: The file the configuration came from.
     source: Path | None = Field(default=None, exclude=True)
+    #: ``[project] version`` of that file, when it is a pyproject.toml.
+    project_version: str | None = Field(default=None, exclude=True)
 
     @field_validator("contracts")
     @classmethod
@@ -90,6 +198,13 @@ class Config(_Section):
     @property
     def typescript_out(self) -> Path | None:
         return self.root / self.typescript.out if self.typescript else None
+
+    @property
+    def typescript_options(self) -> TypeScriptOptions | None:
+        """The TypeScript generator's options (package, protocols), if any."""
+        if self.typescript is None:
+            return None
+        return self.typescript.options(self.project_version)
 
     @property
     def search_path(self) -> list[Path]:
@@ -168,4 +283,12 @@ def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
             message = message.removeprefix("Value error, ")
             problems.append(f"{path}: {where} {key}: {message}")
         raise ConfigError("\n".join(problems)) from None
-    return config.model_copy(update={"root": path.parent, "source": path})
+    project = data.get("project")
+    version = project.get("version") if isinstance(project, dict) else None
+    return config.model_copy(
+        update={
+            "root": path.parent,
+            "source": path,
+            "project_version": version if isinstance(version, str) else None,
+        }
+    )

@@ -16,13 +16,14 @@ from hubgen import ir
 from hubgen.codegen.errors import CodegenError
 from hubgen.codegen.files import Change, ChangeKind, GeneratedFile, is_generated, write
 from hubgen.codegen.python import package_name, python_files
-from hubgen.codegen.typescript import typescript_files
+from hubgen.codegen.typescript import TypeScriptOptions, typescript_files
 
 __all__ = [
     "Change",
     "ChangeKind",
     "CodegenError",
     "GeneratedFile",
+    "TypeScriptOptions",
     "generate",
     "is_generated",
     "write",
@@ -36,13 +37,16 @@ def generate(
     python_out: Path | None,
     typescript_out: Path | None,
     python_path: Sequence[Path] = (),
+    typescript: TypeScriptOptions | None = None,
 ) -> list[GeneratedFile]:
     """Render every file for ``contract``; nothing touches the disk.
 
     ``python_out`` is the output package directory; its dotted name (for
     relative imports of the contract) is found from ``python_path`` entries
-    and ``root``. Relative paths are taken relative to ``root``. Raises
-    :class:`CodegenError` when the contract cannot be rendered.
+    and ``root``. Relative paths are taken relative to ``root``. ``typescript``
+    chooses the hub protocols and whether ``typescript_out`` becomes an npm
+    package. Raises :class:`CodegenError` when the contract cannot be rendered,
+    or when a package would overwrite a ``package.json`` hubgen did not write.
     """
     root = root.resolve()
     files: list[GeneratedFile] = []
@@ -54,6 +58,12 @@ def generate(
             files.append(GeneratedFile(out / module.filename, module.text))
     if typescript_out is not None:
         out = (root / typescript_out).resolve()
-        for ts in typescript_files(contract):
+        manifest = out / "package.json"
+        if typescript and typescript.package and manifest.exists() and not is_generated(manifest):
+            raise CodegenError(
+                f"{manifest} exists and was not written by hubgen; the TypeScript package "
+                "folder belongs to hubgen: point [tool.hubgen.typescript] out elsewhere"
+            )
+        for ts in typescript_files(contract, typescript):
             files.append(GeneratedFile(out / ts.filename, ts.text))
     return files

@@ -1,9 +1,11 @@
 """Generated files on disk: atomic writes, ``--check``, removal of stale files.
 
-A generated file is recognised by its first line, the hubgen header; files
-without it are never touched. :func:`write` is all-or-nothing: every new
-content goes to a temporary file next to its target first, and only when all
-of them are written are they moved into place with :func:`os.replace`.
+A generated file is recognised by its first line, the hubgen header (in a
+``package.json``, which cannot hold a comment, by its ``"//"`` key on the
+second line); files without it are never touched. :func:`write` is
+all-or-nothing: every new content goes to a temporary file next to its target
+first, and only when all of them are written are they moved into place with
+:func:`os.replace`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from hubgen.codegen._templates import HEADER
 
 __all__ = ["Change", "ChangeKind", "GeneratedFile", "is_generated", "write"]
 
-_HEADERS = (f"# {HEADER}", f"// {HEADER}")
-_SUFFIXES = frozenset({".py", ".ts"})
+_HEADERS = (f"# {HEADER}", f"// {HEADER}", f"<!-- {HEADER} -->")
+_JSON_HEADER = f'"//": "{HEADER}",'
+_SUFFIXES = frozenset({".py", ".ts", ".json", ".md"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +55,10 @@ def is_generated(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8") as handle:
             first = handle.readline().rstrip("\r\n")
+            second = handle.readline().strip()
     except (OSError, UnicodeDecodeError):
         return False
-    return first in _HEADERS
+    return first in _HEADERS or (first == "{" and second == _JSON_HEADER)
 
 
 def _read(path: Path) -> str | None:

@@ -1,14 +1,23 @@
 """IR → generated TypeScript on the official ``@microsoft/signalr`` client.
 
-Files: ``models.ts`` (interfaces and enums), one ``<hubCamel>.ts`` per hub
-(hub and client interfaces, ``create<Hub>``, ``register<Client>``),
-``runtime.ts`` (stream adapters, ``Disposable``) and ``index.ts``.
+Modules: ``models.ts`` (interfaces and enums), one ``<hubCamel>.ts`` per hub
+(hub and client interfaces, the ``create<Hub>`` factory, ``register<Client>``),
+``runtime.ts`` (connection building, stream adapters, registrations),
+``index.ts`` (the public names) and, when MessagePack is enabled,
+``messagepack.ts`` (the protocol choice, a separate entry point so that its
+peer dependency stays optional).
 
-Types follow the JSON wire: field names are wire names, every temporal,
-``UUID``, ``Decimal`` and ``bytes`` value is a ``string``. What a client
-*sends* (hub-method arguments, upload items, client results) uses a model's
-``XInput`` variant when the model has defaulted fields, directly or through
-nested models, in which those fields are optional.
+With :class:`TypeScriptOptions` ``package`` set they go to ``src/`` of an npm
+package that also gets ``package.json``, ``tsconfig.json`` and ``README.md``.
+
+Types follow the wire: field names are wire names; ``UUID``, ``Decimal``,
+``date``, ``time`` and ``timedelta`` are strings. ``bytes`` and ``datetime``
+are strings over JSON but ``Uint8Array`` and ``Date`` over MessagePack: with
+MessagePack enabled, every declaration that holds one takes a type parameter
+``W extends Wire`` (``JsonWire`` or ``MessagePackWire``) that says which. What
+a client *sends* (hub-method arguments, upload items, client results) uses a
+model's ``XInput`` variant when the model has defaulted fields, directly or
+through nested models, in which those fields are optional.
 """
 
 from __future__ import annotations
@@ -17,13 +26,61 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from hubgen import ir
-from hubgen.codegen._templates import render
+from hubgen.codegen._templates import HEADER, render
 from hubgen.codegen.errors import CodegenError
 from hubgen.naming import to_camel
 
-__all__ = ["TypeScriptModule", "typescript_files"]
+__all__ = [
+    "SIGNALR_PEER_RANGE",
+    "TESTED_VERSIONS",
+    "HubProtocolName",
+    "NpmPackage",
+    "TypeScriptModule",
+    "TypeScriptOptions",
+    "typescript_files",
+]
+
+HubProtocolName = Literal["json", "messagepack"]
+
+#: The ``@microsoft/signalr`` versions generated packages accept: the tests
+#: compile and run a generated package against the lowest (8.0.0, the client
+#: of .NET 8, the oldest supported release) and the newest of this range.
+SIGNALR_PEER_RANGE = ">=8.0.0 <11.0.0"
+#: The exact versions a generated package builds with (its devDependencies),
+#: the ones pinned in tests/node/package.json.
+TESTED_VERSIONS: dict[str, str] = {
+    "@microsoft/signalr": "10.0.11",
+    "@microsoft/signalr-protocol-msgpack": "10.0.11",
+    "typescript": "7.0.2",
+}
+
+
+@dataclass(frozen=True)
+class NpmPackage:
+    """The npm package the TypeScript client is written as."""
+
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class TypeScriptOptions:
+    """What to generate besides the contract: hub protocols, and a package."""
+
+    protocols: tuple[HubProtocolName, ...] = ("json",)
+    package: NpmPackage | None = None
+
+    @property
+    def messagepack(self) -> bool:
+        return "messagepack" in self.protocols
+
+    @property
+    def json(self) -> bool:
+        return "json" in self.protocols
+
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _RESERVED = frozenset(
@@ -80,14 +137,37 @@ _RESERVED = frozenset(
     }
 )
 #: Local names inside generated functions that parameters must not shadow.
-_LOCALS = frozenset({"connection", "receiver", "toHubStream", "toStreamResult", "registerHandlers"})
-_STRING_PRIMITIVES = frozenset(
-    {"bytes", "datetime", "date", "time", "timedelta", "uuid", "decimal"}
+_LOCALS = frozenset(
+    {
+        "connection",
+        "receiver",
+        "handler",
+        "options",
+        "target",
+        "connect",
+        "toHubStream",
+        "toStreamResult",
+        "registerHandlers",
+    }
 )
+_STRING_PRIMITIVES = frozenset({"str", "date", "time", "timedelta", "uuid", "decimal"})
+#: Primitives whose TypeScript type depends on the hub protocol: ``W["bytes"]``.
+_WIRE_PRIMITIVES = frozenset({"bytes", "datetime"})
+#: The type parameter of declarations that hold a protocol-dependent value.
+_W = "W"
+#: Module names the generator uses besides one per hub.
+_FIXED_MODULES = frozenset({"models", "runtime", "index", "messagepack"})
+#: What the runtime module exports to users (index.ts re-exports them).
+_RUNTIME_TYPES = ("AbortSignalLike", "ConnectOptions", "Disposable", "HubStream", "StreamOptions")
+_WIRE_TYPES = ("HubProtocolChoice", "JsonWire", "MessagePackWire", "Wire")
+#: Runtime helpers generated modules import (not re-exported).
+_RUNTIME_HELPERS = ("connect", "registerHandlers", "toHubStream", "toStreamResult")
 
 
 @dataclass(frozen=True)
 class TypeScriptModule:
+    """One generated file: its path relative to the output folder, and text."""
+
     filename: str
     text: str
 
@@ -109,9 +189,11 @@ def _property(name: str) -> str:
     return name if _IDENTIFIER.match(name) else _literal(name)
 
 
-def _parameter(name: str) -> str:
+def _parameter(name: str, *, locals: bool = True) -> str:
+    """A parameter name: camelCase, not a reserved word and, in generated
+    function bodies (``locals``), not a name they use."""
     camel = to_camel(name)
-    while camel in _RESERVED or camel in _LOCALS or not _IDENTIFIER.match(camel):
+    while camel in _RESERVED or (locals and camel in _LOCALS) or not _IDENTIFIER.match(camel):
         camel += "_"
     return camel
 
@@ -121,20 +203,47 @@ def _wrap(text: str) -> str:
     return f"({text})" if " | " in text or "=>" in text else text
 
 
+def _generic(name: str, args: Sequence[str]) -> str:
+    return f"{name}<{', '.join(args)}>" if args else name
+
+
 class _Types:
     """Prints IR types as TypeScript, in output (server sends) or input form."""
 
-    def __init__(self, contract: ir.Contract) -> None:
+    def __init__(self, contract: ir.Contract, options: TypeScriptOptions) -> None:
         self.contract = contract
+        #: MessagePack is enabled: ``bytes`` and ``datetime`` depend on ``W``.
+        self.wire = options.messagepack
+        self.default_wire = "JsonWire" if options.json else "MessagePackWire"
+        self.json = options.json
         self.required_tags = _discriminator_tags(contract)
         self.needs_input = _needs_input(contract, self.required_tags)
+        #: Models holding a protocol-dependent value: they take ``W``.
+        self.wired = _wired_models(contract) if self.wire else set()
+
+    def depends(self, ref: ir.TypeRef) -> bool:
+        """Whether ``ref`` holds a protocol-dependent value (so needs ``W``)."""
+        return any(
+            (isinstance(r, ir.PrimitiveType) and r.name in _WIRE_PRIMITIVES and self.wire)
+            or (isinstance(r, ir.ModelRef) and r.name in self.wired)
+            for r in _walk(ref)
+        )
+
+    def parameters(self, own: Sequence[str], wired: bool) -> str:
+        """``<T, W extends Wire = JsonWire>``: a declaration's type parameters."""
+        params = list(own)
+        if wired:
+            params.append(f"{_W} extends Wire = {self.default_wire}")
+        return f"<{', '.join(params)}>" if params else ""
 
     def model_name(self, name: str, *, input: bool) -> str:
         return f"{name}Input" if input and name in self.needs_input else name
 
     def type(self, ref: ir.TypeRef, *, input: bool) -> str:
         if isinstance(ref, ir.PrimitiveType):
-            if ref.name in _STRING_PRIMITIVES or ref.name == "str":
+            if ref.name in _WIRE_PRIMITIVES:
+                return f'{_W}["{ref.name}"]' if self.wire else "string"
+            if ref.name in _STRING_PRIMITIVES:
                 return "string"
             return {"int": "number", "float": "number", "bool": "boolean", "none": "null"}[ref.name]
         if isinstance(ref, ir.ListType):
@@ -155,10 +264,10 @@ class _Types:
         if isinstance(ref, ir.EnumRef):
             return ref.name
         if isinstance(ref, ir.ModelRef):
-            name = self.model_name(ref.name, input=input)
-            if ref.args:
-                return f"{name}<{', '.join(self.type(a, input=input) for a in ref.args)}>"
-            return name
+            args = [self.type(a, input=input) for a in ref.args]
+            if ref.name in self.wired:
+                args.append(_W)
+            return _generic(self.model_name(ref.name, input=input), args)
         return ref.name
 
     def result(self, ref: ir.TypeRef, *, input: bool) -> str:
@@ -214,26 +323,70 @@ def _optional_in_input(f: ir.FieldDecl, model: str, tags: dict[str, set[str]]) -
     return f.has_default and f.wire_name not in tags.get(model, set())
 
 
-def _needs_input(contract: ir.Contract, tags: dict[str, set[str]]) -> set[str]:
-    needs = {
-        m.name
-        for m in contract.models
-        if any(_optional_in_input(f, m.name, tags) for f in m.fields)
-    }
+def _closure(contract: ir.Contract, seed: set[str]) -> set[str]:
+    """``seed`` and every model that holds one of them, directly or nested."""
+    found = set(seed)
     changed = True
     while changed:
         changed = False
         for model in contract.models:
-            if model.name in needs:
+            if model.name in found:
                 continue
             if any(
-                isinstance(ref, ir.ModelRef) and ref.name in needs
+                isinstance(ref, ir.ModelRef) and ref.name in found
                 for f in model.fields
                 for ref in _walk(f.type)
             ):
-                needs.add(model.name)
+                found.add(model.name)
                 changed = True
-    return needs
+    return found
+
+
+def _needs_input(contract: ir.Contract, tags: dict[str, set[str]]) -> set[str]:
+    return _closure(
+        contract,
+        {
+            m.name
+            for m in contract.models
+            if any(_optional_in_input(f, m.name, tags) for f in m.fields)
+        },
+    )
+
+
+def _wired_models(contract: ir.Contract) -> set[str]:
+    return _closure(
+        contract,
+        {
+            m.name
+            for m in contract.models
+            if any(
+                isinstance(ref, ir.PrimitiveType) and ref.name in _WIRE_PRIMITIVES
+                for f in m.fields
+                for ref in _walk(f.type)
+            )
+        },
+    )
+
+
+def import_statement(names: Sequence[str], module: str, *, type_only: bool = False) -> str:
+    """``import { a, b } from "module";``, one name a line when it gets long."""
+    keyword = "import type" if type_only else "import"
+    line = f'{keyword} {{ {", ".join(names)} }} from "{module}";'
+    if len(line) <= 100:
+        return line
+    inner = "".join(f"  {name},\n" for name in names)
+    return f'{keyword} {{\n{inner}}} from "{module}";'
+
+
+def _mixed_import(values: Iterable[str], types: Iterable[str], module: str) -> str | None:
+    """One import of values and types (``type``-marked) from ``module``."""
+    values, types = sorted(set(values)), sorted(set(types))
+    if not values and not types:
+        return None
+    if not values:
+        return import_statement(types, module, type_only=True)
+    names = sorted([*values, *(f"type {t}" for t in types)], key=lambda n: n.removeprefix("type "))
+    return import_statement(names, module)
 
 
 # --------------------------------------------------------------------------- models.ts
@@ -269,7 +422,7 @@ class _Enum:
     members: list[_EnumMember]
 
 
-def _models(contract: ir.Contract, types: _Types, source: str) -> str:
+def _model_declarations(contract: ir.Contract, types: _Types) -> list[_Interface | _Enum]:
     declarations: list[_Interface | _Enum] = []
     for enum in contract.enums:
         declarations.append(
@@ -283,7 +436,6 @@ def _models(contract: ir.Contract, types: _Types, source: str) -> str:
             )
         )
     for model in contract.models:
-        params = f"<{', '.join(model.type_parameters)}>" if model.type_parameters else ""
         for input in (False, True):
             if input and model.name not in types.needs_input:
                 continue
@@ -296,7 +448,9 @@ def _models(contract: ir.Contract, types: _Types, source: str) -> str:
                 _Interface(
                     doc=_jsdoc(doc, ""),
                     name=types.model_name(model.name, input=input),
-                    type_parameters=params,
+                    type_parameters=types.parameters(
+                        model.type_parameters, model.name in types.wired
+                    ),
                     fields=[
                         _Field(
                             doc=_jsdoc(f.doc, "  "),
@@ -309,7 +463,21 @@ def _models(contract: ir.Contract, types: _Types, source: str) -> str:
                     ],
                 )
             )
-    return render("typescript/models.ts.jinja", source=source, declarations=declarations)
+    return declarations
+
+
+def _models(contract: ir.Contract, types: _Types, source: str) -> str:
+    runtime_import = None
+    if types.wired:
+        runtime_import = import_statement(
+            sorted({"Wire", types.default_wire}), "./runtime.js", type_only=True
+        )
+    return render(
+        "typescript/models.ts.jinja",
+        source=source,
+        runtime_import=runtime_import,
+        declarations=_model_declarations(contract, types),
+    )
 
 
 # --------------------------------------------------------------------------- hub files
@@ -343,24 +511,41 @@ class _ClientMethod:
     wire_name: str
     params: list[_Param]
     returns: str
+    #: ``onMessageReceived``: the hub object's registration of this method
+    on_name: str
+    on_doc: list[str]
+    #: ``ChatClient["messageReceived"]``: the type of its handler
+    handler_type: str
 
 
 @dataclass
 class _Hub:
     doc: list[str]
     name: str
+    #: ``ChatHub<W>`` or ``ChatHub``; ``type_parameters`` declares ``W``
+    type: str
+    type_parameters: str
     methods: list[_HubMethod]
     client_name: str
+    client_type: str
+    client_type_parameters: str
     client_doc: list[str]
     client_methods: list[_ClientMethod]
+    #: This module declares the client interface and its registration (the
+    #: first hub with this client does; later ones import them from it).
     emit_client: bool
-    model_imports: list[str] = field(default_factory=list)
-    signalr_imports: list[str] = field(default_factory=list)
-    runtime_values: list[str] = field(default_factory=list)
-    runtime_types: list[str] = field(default_factory=list)
+    register_function: str
+    connect_options: str
+    #: ``create<Hub>(url)`` works without options (JSON is enabled)
+    connect_options_optional: bool
+    imports: list[str] = field(default_factory=list)
+    #: The factory's overloads and implementation signature, line by line
+    factory: list[str] = field(default_factory=list)
 
 
-def _params(types: _Types, method: ir.MethodDecl, *, input: bool) -> list[_Param]:
+def _params(
+    types: _Types, method: ir.MethodDecl, *, input: bool, locals: bool = True
+) -> list[_Param]:
     out: list[_Param] = []
     required_after = False
     for param in reversed(method.parameters):
@@ -373,9 +558,19 @@ def _params(types: _Types, method: ir.MethodDecl, *, input: bool) -> list[_Param
             required_after = True
         elif not optional:
             kind = f"{kind} | undefined"
-        out.append(_Param(_parameter(param.name), kind, optional, default, param.stream))
+        name = _parameter(param.name, locals=locals)
+        out.append(_Param(name, kind, optional, default, param.stream))
     out.reverse()
     return out
+
+
+def _signature(head: str, params: Sequence[str], tail: str) -> list[str]:
+    """``head(a, b)tail`` on one line when it fits in 100 columns, else one
+    parameter a line (as prettier prints it)."""
+    line = f"{head}({', '.join(params)}){tail}"
+    if len(line) <= 100:
+        return [line]
+    return [f"{head}(", *(f"  {p}," for p in params), f"){tail}"]
 
 
 def _referenced_models(text: Iterable[str], names: Iterable[str]) -> list[str]:
@@ -383,7 +578,25 @@ def _referenced_models(text: Iterable[str], names: Iterable[str]) -> list[str]:
     return sorted(n for n in names if re.search(rf"(?<![\w$]){re.escape(n)}(?![\w$])", joined))
 
 
-def _hub(contract: ir.Contract, hub: ir.HubDecl, types: _Types, emit_client: bool) -> _Hub:
+def _method_types(method: ir.MethodDecl) -> Iterable[ir.TypeRef]:
+    yield method.returns
+    for param in method.parameters:
+        yield param.type
+
+
+def _hub(
+    contract: ir.Contract,
+    hub: ir.HubDecl,
+    types: _Types,
+    client_module: str | None,
+) -> _Hub:
+    """The view of one hub module; ``client_module`` is the module that
+    declares the hub's client interface when it is not this one."""
+    client_wired = any(types.depends(ref) for m in hub.client.methods for ref in _method_types(m))
+    hub_wired = client_wired or any(
+        types.depends(ref) for m in hub.methods for ref in _method_types(m)
+    )
+    client_type = _generic(hub.client.name, [_W] if client_wired else [])
     methods: list[_HubMethod] = []
     for m in hub.methods:
         item = types.result(m.returns, input=False)
@@ -405,65 +618,112 @@ def _hub(contract: ir.Contract, hub: ir.HubDecl, types: _Types, emit_client: boo
     client_methods = []
     for m in hub.client.methods:
         result = types.result(m.returns, input=True)
+        name = to_camel(m.name)
+        on_doc = f"Calls `handler` for every {name} call from the server."
+        if m.doc:
+            on_doc = f"{on_doc}\n\n{m.doc}"
         client_methods.append(
             _ClientMethod(
                 doc=_jsdoc(m.doc, "  "),
-                name=to_camel(m.name),
+                name=name,
                 wire_name=_literal(m.wire_name),
-                params=_params(types, m, input=False),
+                params=_params(types, m, input=False, locals=False),
                 returns=f"{_wrap(result)} | Promise<{result}>",
+                on_name=f"on{name[:1].upper()}{name[1:]}",
+                on_doc=_jsdoc(on_doc, "  "),
+                handler_type=f"{client_type}[{_literal(name)}]",
             )
         )
+    if types.wire:
+        connect_options = "ConnectOptions<W>" if hub_wired else "ConnectOptions<Wire>"
+    else:
+        connect_options = "ConnectOptions"
     view = _Hub(
         doc=_jsdoc(hub.doc, ""),
         name=hub.name,
+        type=_generic(hub.name, [_W] if hub_wired else []),
+        type_parameters=types.parameters([], hub_wired),
         methods=methods,
         client_name=hub.client.name,
+        client_type=client_type,
+        client_type_parameters=types.parameters([], client_wired),
         client_doc=_jsdoc(hub.client.doc, ""),
-        client_methods=client_methods if emit_client else [],
-        emit_client=emit_client,
+        client_methods=client_methods,
+        emit_client=client_module is None,
+        register_function=f"register{hub.client.name}",
+        connect_options=connect_options,
+        connect_options_optional=types.json,
     )
-    used = [p.type for m in view.methods for p in m.params] + [m.returns for m in view.methods]
-    used += [p.type for m in view.client_methods for p in m.params]
-    used += [m.returns for m in view.client_methods]
-    names = [types.model_name(mo.name, input=i) for mo in contract.models for i in (False, True)]
-    names += [e.name for e in contract.enums]
-    view.model_imports = _referenced_models(used, set(names))
-    view.signalr_imports = ["HubConnection"]
-    if any(p.upload for m in view.methods for p in m.params):
-        view.signalr_imports.append("IStreamResult")
-    view.runtime_types = ["Disposable"] if emit_client else []
-    if any(m.kind == "stream" for m in view.methods):
-        view.runtime_types.append("HubStream")
-        view.runtime_values.append("toHubStream")
-    if emit_client:
-        view.runtime_values.append("registerHandlers")
-    if any(p.upload for m in view.methods for p in m.params):
-        view.runtime_values.append("toStreamResult")
-    view.runtime_values.sort()
+    view.imports = _hub_imports(contract, types, view, client_module, hub_wired)
+    head = f"export function create{view.name}{view.type_parameters}"
+    optional = "?" if view.connect_options_optional else ""
+    view.factory = [
+        *_signature(head, ["connection: HubConnection"], f": {view.type};"),
+        *_signature(
+            head, ["url: string", f"options{optional}: {connect_options}"], f": {view.type};"
+        ),
+        *_signature(
+            head,
+            ["target: HubConnection | string", f"options?: {connect_options}"],
+            f": {view.type} {{",
+        ),
+    ]
     return view
 
 
-def import_statement(names: Sequence[str], module: str, *, type_only: bool = False) -> str:
-    """``import { a, b } from "module";``, one name a line when it gets long."""
-    keyword = "import type" if type_only else "import"
-    line = f'{keyword} {{ {", ".join(names)} }} from "{module}";'
-    if len(line) <= 100:
-        return line
-    inner = "".join(f"  {name},\n" for name in names)
-    return f'{keyword} {{\n{inner}}} from "{module}";'
+def _hub_imports(
+    contract: ir.Contract,
+    types: _Types,
+    view: _Hub,
+    client_module: str | None,
+    wired: bool,
+) -> list[str]:
+    signalr = ["HubConnection"]
+    uploads = any(p.upload for m in view.methods for p in m.params)
+    if uploads:
+        signalr.append("IStreamResult")
+    used = [p.type for m in view.methods for p in m.params] + [m.returns for m in view.methods]
+    if view.emit_client:
+        used += [p.type for m in view.client_methods for p in m.params]
+        used += [m.returns for m in view.client_methods]
+    names = [types.model_name(mo.name, input=i) for mo in contract.models for i in (False, True)]
+    names += [e.name for e in contract.enums]
+    models = _referenced_models(used, set(names))
+
+    values = ["connect"]
+    runtime_types = ["Disposable", "ConnectOptions"]
+    if view.client_methods or view.emit_client:
+        values.append("registerHandlers")
+    if any(m.kind == "stream" for m in view.methods):
+        values.append("toHubStream")
+        runtime_types += ["HubStream", "StreamOptions"]
+    if uploads:
+        values.append("toStreamResult")
+    if types.wire:
+        runtime_types.append("Wire")
+        if wired:
+            runtime_types.append(types.default_wire)
+
+    imports = [import_statement(signalr, "@microsoft/signalr", type_only=True), ""]
+    if models:
+        imports.append(import_statement(models, "./models.js", type_only=True))
+    runtime = _mixed_import(values, runtime_types, "./runtime.js")
+    assert runtime is not None
+    imports.append(runtime)
+    if client_module is not None:
+        client_import = _mixed_import(
+            [view.register_function], [view.client_name], f"./{client_module}.js"
+        )
+        assert client_import is not None
+        imports.append(client_import)
+    return imports
 
 
-def _runtime_import(values: Sequence[str], types: Sequence[str]) -> str | None:
-    if not values and not types:
-        return None
-    if not values:
-        return import_statement(sorted(types), "./runtime.js", type_only=True)
-    names = sorted([*values, *(f"type {t}" for t in types)], key=lambda n: n.removeprefix("type "))
-    return import_statement(names, "./runtime.js")
+# --------------------------------------------------------------------------- checks
 
 
-def _check_exports(contract: ir.Contract, types: _Types) -> None:
+def _check_names(contract: ir.Contract, types: _Types, options: TypeScriptOptions) -> None:
+    """Refuse contracts whose generated TypeScript names would collide."""
     exported: dict[str, str] = {}
 
     def claim(name: str, what: str) -> None:
@@ -474,66 +734,223 @@ def _check_exports(contract: ir.Contract, types: _Types) -> None:
             )
         exported[name] = what
 
-    for runtime in ("Disposable", "HubStream", "toHubStream", "toStreamResult", "registerHandlers"):
-        claim(runtime, "a hubgen runtime helper")
+    runtime = [*_RUNTIME_TYPES, *_RUNTIME_HELPERS]
+    if types.wire:
+        runtime += [*_WIRE_TYPES, _W]
+        if options.json:
+            runtime.append("json")
+        runtime.append("messagePack")
+    for name in runtime:
+        claim(name, "a hubgen runtime name")
     for enum in contract.enums:
         claim(enum.name, f"enum {enum.name}")
     for model in contract.models:
         claim(model.name, f"model {model.name}")
         if model.name in types.needs_input:
             claim(f"{model.name}Input", f"the input form of model {model.name}")
+        if model.name in types.wired and _W in model.type_parameters:
+            raise CodegenError(
+                f"model {model.name} has a type parameter named {_W}, which the TypeScript "
+                "client uses for the hub protocol's types when MessagePack is enabled; "
+                "rename the type variable"
+            )
+    modules: dict[str, str] = {}
     for hub in contract.hubs:
         claim(hub.name, f"the interface of hub {hub.name}")
         claim(f"create{hub.name}", f"the factory of hub {hub.name}")
         claim(hub.client.name, f"client interface {hub.client.name}")
         claim(f"register{hub.client.name}", f"the registration of {hub.client.name}")
+        module = to_camel(hub.name)
+        if module in _FIXED_MODULES or module in modules:
+            other = modules.get(module, "a module hubgen generates")
+            raise CodegenError(
+                f"hub {hub.name} would be written to {module}.ts, which is {other}; rename the hub"
+            )
+        modules[module] = f"the module of hub {hub.name}"
+        members = {"connection": "the hub's connection", "register": "client registration"}
+        for method in hub.methods:
+            _claim_member(members, hub.name, to_camel(method.name), f"hub method {method.name}")
+        for method in hub.client.methods:
+            camel = to_camel(method.name)
+            _claim_member(
+                members,
+                hub.name,
+                f"on{camel[:1].upper()}{camel[1:]}",
+                f"the registration of client method {method.name}",
+            )
 
 
-def typescript_files(contract: ir.Contract) -> list[TypeScriptModule]:
-    """Every generated TypeScript module for ``contract``."""
-    types = _Types(contract)
-    _check_exports(contract, types)
+def _claim_member(members: dict[str, str], hub: str, name: str, what: str) -> None:
+    if name in members:
+        raise CodegenError(
+            f"TypeScript name clash on the {hub} object: {name} would be both "
+            f"{members[name]} and {what}; rename one of them in the contract"
+        )
+    members[name] = what
+
+
+# --------------------------------------------------------------------------- package
+
+
+def _source(contract: ir.Contract) -> str:
     declared: list[ir.HubDecl | ir.ModelDecl | ir.EnumDecl] = [
         *contract.hubs,
         *contract.models,
         *contract.enums,
     ]
     files = sorted({d.location.file for d in declared})
-    source = ", ".join(files) or ", ".join(contract.modules)
-    out = [
+    return ", ".join(files) or ", ".join(contract.modules)
+
+
+def _package_json(
+    contract: ir.Contract, options: TypeScriptOptions, package: NpmPackage, source: str
+) -> str:
+    hubs = ", ".join(hub.name for hub in contract.hubs)
+    exports: dict[str, object] = {
+        ".": {"types": "./dist/index.d.ts", "default": "./dist/index.js"},
+    }
+    peers = {"@microsoft/signalr": SIGNALR_PEER_RANGE}
+    dev = {"@microsoft/signalr": TESTED_VERSIONS["@microsoft/signalr"]}
+    meta: dict[str, object] = {}
+    if options.messagepack:
+        exports["./messagepack"] = {
+            "types": "./dist/messagepack.d.ts",
+            "default": "./dist/messagepack.js",
+        }
+        msgpack = "@microsoft/signalr-protocol-msgpack"
+        peers[msgpack] = SIGNALR_PEER_RANGE
+        dev[msgpack] = TESTED_VERSIONS[msgpack]
+        meta[msgpack] = {"optional": True}
+    exports["./package.json"] = "./package.json"
+    dev["typescript"] = TESTED_VERSIONS["typescript"]
+    data: dict[str, object] = {
+        "//": HEADER,
+        "name": package.name,
+        "version": package.version,
+        "description": f"Typed SignalR client for {hubs}, generated by hubgen from {source}",
+        "keywords": ["signalr", "hubgen"],
+        "type": "module",
+        "sideEffects": False,
+        "exports": exports,
+        "types": "./dist/index.d.ts",
+        "files": ["dist"],
+        "scripts": {"build": "tsc -p tsconfig.json", "prepack": "npm run build"},
+        "peerDependencies": peers,
+    }
+    if meta:
+        data["peerDependenciesMeta"] = meta
+    data["devDependencies"] = dev
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+#: The compiler options of a generated package: the strictest common set.
+TSCONFIG: dict[str, object] = {
+    "target": "es2022",
+    "module": "nodenext",
+    "moduleResolution": "nodenext",
+    "lib": ["es2022"],
+    "types": [],
+    "rootDir": "src",
+    "outDir": "dist",
+    "declaration": True,
+    "strict": True,
+    "noUnusedLocals": True,
+    "noUnusedParameters": True,
+    "noUncheckedIndexedAccess": True,
+    "exactOptionalPropertyTypes": True,
+    "noImplicitOverride": True,
+    "noImplicitReturns": True,
+    "noFallthroughCasesInSwitch": True,
+    "verbatimModuleSyntax": True,
+    "isolatedModules": True,
+    "forceConsistentCasingInFileNames": True,
+    "skipLibCheck": True,
+}
+
+
+def _tsconfig() -> str:
+    body = json.dumps({"compilerOptions": TSCONFIG, "include": ["src"]}, indent=2)
+    return f"// {HEADER}\n{body}\n"
+
+
+# --------------------------------------------------------------------------- entry
+
+
+def typescript_files(
+    contract: ir.Contract, options: TypeScriptOptions | None = None
+) -> list[TypeScriptModule]:
+    """Every generated TypeScript file for ``contract``, paths relative to the
+    output folder."""
+    options = options or TypeScriptOptions()
+    types = _Types(contract, options)
+    _check_names(contract, types, options)
+    source = _source(contract)
+    modules = [
         TypeScriptModule("models.ts", _models(contract, types, source)),
-        TypeScriptModule("runtime.ts", render("typescript/runtime.ts.jinja")),
+        TypeScriptModule(
+            "runtime.ts",
+            render(
+                "typescript/runtime.ts.jinja",
+                wire=types.wire,
+                json_enabled=options.json,
+                default_wire=types.default_wire,
+            ),
+        ),
     ]
-    seen_clients: set[str] = set()
-    hub_modules = []
+    client_modules: dict[str, str] = {}
+    hubs: list[_Hub] = []
     for hub in contract.hubs:
-        emit_client = hub.client.name not in seen_clients
-        seen_clients.add(hub.client.name)
-        view = _hub(contract, hub, types, emit_client)
         filename = to_camel(hub.name)
-        hub_modules.append(filename)
-        out.append(
+        view = _hub(contract, hub, types, client_modules.get(hub.client.name))
+        client_modules.setdefault(hub.client.name, filename)
+        hubs.append(view)
+        modules.append(
             TypeScriptModule(
                 f"{filename}.ts",
-                render(
-                    "typescript/hub.ts.jinja",
-                    source=hub.location.file,
-                    hub=view,
-                    signalr_import=import_statement(
-                        view.signalr_imports, "@microsoft/signalr", type_only=True
-                    ),
-                    models_import=import_statement(
-                        view.model_imports, "./models.js", type_only=True
-                    )
-                    if view.model_imports
-                    else None,
-                    runtime_import=_runtime_import(view.runtime_values, view.runtime_types),
-                ),
+                render("typescript/hub.ts.jinja", source=hub.location.file, hub=view),
             )
         )
-    out.append(
+    if options.messagepack:
+        modules.append(
+            TypeScriptModule("messagepack.ts", render("typescript/messagepack.ts.jinja"))
+        )
+    runtime_types = [*_RUNTIME_TYPES, *(_WIRE_TYPES if types.wire else ())]
+    modules.append(
         TypeScriptModule(
-            "index.ts", render("typescript/index.ts.jinja", source=source, hubs=hub_modules)
+            "index.ts",
+            render(
+                "typescript/index.ts.jinja",
+                source=source,
+                hubs=[to_camel(h.name) for h in contract.hubs],
+                runtime_types=import_statement(
+                    sorted(runtime_types), "./runtime.js", type_only=True
+                ).replace("import type", "export type", 1),
+                runtime_values="json" if types.wire and options.json else None,
+            ),
         )
     )
-    return out
+    if options.package is None:
+        return modules
+    package = options.package
+    if not hubs:
+        raise CodegenError("the contract declares no hub: there is no client to package")
+    first = hubs[0]
+    readme = render(
+        "typescript/README.md.jinja",
+        package=package,
+        options=options,
+        peer_range=SIGNALR_PEER_RANGE,
+        source=source,
+        hubs=hubs,
+        models=_model_declarations(contract, types),
+        first=first,
+        call=next((m for m in first.methods if m.kind == "invoke"), None),
+        stream=next((m for m in first.methods if m.kind == "stream"), None),
+        event=next(iter(first.client_methods), None),
+    )
+    return [
+        TypeScriptModule("package.json", _package_json(contract, options, package, source)),
+        TypeScriptModule("tsconfig.json", _tsconfig()),
+        TypeScriptModule("README.md", readme),
+        *(TypeScriptModule(f"src/{m.filename}", m.text) for m in modules),
+    ]

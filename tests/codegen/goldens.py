@@ -50,7 +50,7 @@ def generated_tree(root: Path) -> dict[str, str]:
     for path in sorted(root.rglob("*")):
         if "node_modules" in path.parts or not path.is_file():
             continue
-        if path.suffix in {".py", ".ts"} and is_generated(path):
+        if path.suffix in {".py", ".ts", ".json", ".md"} and is_generated(path):
             found[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
     return found
 

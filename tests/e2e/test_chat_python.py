@@ -90,7 +90,7 @@ async def test_python_clients_chat(protocol: Literal["json", "messagepack"]) -> 
 async def test_python_and_node_clients_see_each_other() -> None:
     driver = build_driver(
         ROOT / "tests" / "node" / "interop" / "chat-driver.ts",
-        ROOT / "examples" / "chat" / "web" / "src" / "generated",
+        ROOT / "examples" / "chat" / "web" / "chat-client" / "src",
     )
     async with serve(create_app()) as base_url:
         node = await NodeProcess.start(driver, f"{base_url}/chat", "nadia", "lobby")

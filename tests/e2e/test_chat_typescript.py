@@ -11,7 +11,7 @@ from tests.support.server import serve
 from tests.support.tsnode import NodeProcess, build_driver
 
 ROOT = Path(__file__).parents[2]
-GENERATED_TS = ROOT / "examples" / "chat" / "web" / "src" / "generated"
+GENERATED_TS = ROOT / "examples" / "chat" / "web" / "chat-client" / "src"
 DRIVER = ROOT / "tests" / "node" / "interop" / "chat-driver.ts"
 
 pytestmark = pytest.mark.node

@@ -64,7 +64,7 @@ def test_installed_wheel_generates_the_chat_example(wheel: Path, tmp_path: Path)
             generated.read_text()
             == (ROOT / "examples" / "chat" / "chat" / "generated" / name).read_text()
         )
-    assert (project / "web" / "src" / "generated" / "chatHub.ts").exists()
+    assert (project / "web" / "chat-client" / "src" / "chatHub.ts").exists()
     # the generated server imports and serves with nothing but the wheel installed
     run(
         python,

@@ -5,8 +5,11 @@ import type { HubConnection, IStreamResult } from "@microsoft/signalr";
 
 import type { Item, ItemInput } from "./models.js";
 import {
+  type ConnectOptions,
   type Disposable,
   type HubStream,
+  type StreamOptions,
+  connect,
   registerHandlers,
   toHubStream,
   toStreamResult,
@@ -14,6 +17,8 @@ import {
 
 /** What clients call on the server. */
 export interface EchoHub {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
   echo(text: string): Promise<string>;
   add(a: number, b?: number): Promise<number>;
   echoItem(item: ItemInput): Promise<Item>;
@@ -37,10 +42,25 @@ export interface EchoHub {
   sleep(seconds: number): Promise<number>;
   getHeader(name: string): Promise<string | null>;
   wrongResult(): Promise<number>;
-  counter(count: number, delay?: number): HubStream<number>;
-  failingStream(after: number): HubStream<number>;
+  counter(count: number, delay?: number, options?: StreamOptions): HubStream<number>;
+  failingStream(after: number, options?: StreamOptions): HubStream<number>;
   sumUpload(numbers: IStreamResult<number> | AsyncIterable<number>): Promise<number>;
-  doubleUpload(numbers: IStreamResult<number> | AsyncIterable<number>): HubStream<number>;
+  doubleUpload(numbers: IStreamResult<number> | AsyncIterable<number>, options?: StreamOptions): HubStream<number>;
+  /**
+   * Routes EchoClient calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<EchoClient>): Disposable;
+  /** Calls `handler` for every message call from the server. */
+  onMessage(handler: EchoClient["message"]): Disposable;
+  /** Calls `handler` for every itemReceived call from the server. */
+  onItemReceived(handler: EchoClient["itemReceived"]): Disposable;
+  /**
+   * Calls `handler` for every ask call from the server.
+   *
+   * A client result: the server waits for the answer.
+   */
+  onAsk(handler: EchoClient["ask"]): Disposable;
 }
 
 /** What the server calls on clients. */
@@ -52,11 +72,16 @@ export interface EchoClient {
 }
 
 /**
- * Calls EchoHub over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed EchoHub over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createEchoHub(connection: HubConnection): EchoHub {
+export function createEchoHub(connection: HubConnection): EchoHub;
+export function createEchoHub(url: string, options?: ConnectOptions): EchoHub;
+export function createEchoHub(target: HubConnection | string, options?: ConnectOptions): EchoHub {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
+    connection,
     echo(text: string): Promise<string> {
       return connection.invoke<string>("Echo", text);
     },
@@ -120,17 +145,29 @@ export function createEchoHub(connection: HubConnection): EchoHub {
     wrongResult(): Promise<number> {
       return connection.invoke<number>("WrongResult");
     },
-    counter(count: number, delay: number = 0.0): HubStream<number> {
-      return toHubStream(() => connection.stream<number>("Counter", count, delay));
+    counter(count: number, delay: number = 0.0, options?: StreamOptions): HubStream<number> {
+      return toHubStream(() => connection.stream<number>("Counter", count, delay), options);
     },
-    failingStream(after: number): HubStream<number> {
-      return toHubStream(() => connection.stream<number>("FailingStream", after));
+    failingStream(after: number, options?: StreamOptions): HubStream<number> {
+      return toHubStream(() => connection.stream<number>("FailingStream", after), options);
     },
     sumUpload(numbers: IStreamResult<number> | AsyncIterable<number>): Promise<number> {
       return connection.invoke<number>("SumUpload", toStreamResult(numbers));
     },
-    doubleUpload(numbers: IStreamResult<number> | AsyncIterable<number>): HubStream<number> {
-      return toHubStream(() => connection.stream<number>("DoubleUpload", toStreamResult(numbers)));
+    doubleUpload(numbers: IStreamResult<number> | AsyncIterable<number>, options?: StreamOptions): HubStream<number> {
+      return toHubStream(() => connection.stream<number>("DoubleUpload", toStreamResult(numbers)), options);
+    },
+    register(receiver: Partial<EchoClient>): Disposable {
+      return registerEchoClient(connection, receiver);
+    },
+    onMessage(handler: EchoClient["message"]): Disposable {
+      return registerHandlers(connection, [["Message", handler]]);
+    },
+    onItemReceived(handler: EchoClient["itemReceived"]): Disposable {
+      return registerHandlers(connection, [["ItemReceived", handler]]);
+    },
+    onAsk(handler: EchoClient["ask"]): Disposable {
+      return registerHandlers(connection, [["Ask", handler]]);
     },
   };
 }

@@ -2,5 +2,16 @@
 // source: alltypes/contract.py
 
 export * from "./models.js";
-export * from "./runtime.js";
 export * from "./typesHub.js";
+export type {
+  AbortSignalLike,
+  ConnectOptions,
+  Disposable,
+  HubProtocolChoice,
+  HubStream,
+  JsonWire,
+  MessagePackWire,
+  StreamOptions,
+  Wire,
+} from "./runtime.js";
+export { json } from "./runtime.js";

@@ -5,43 +5,70 @@ import type { HubConnection, IStreamResult } from "@microsoft/signalr";
 
 import type { Containers, ContainersInput, Scalars } from "./models.js";
 import {
+  type ConnectOptions,
   type Disposable,
   type HubStream,
+  type JsonWire,
+  type StreamOptions,
+  type Wire,
+  connect,
   registerHandlers,
   toHubStream,
   toStreamResult,
 } from "./runtime.js";
 
-export interface TypesHub {
-  echoScalars(value: Scalars): Promise<Scalars>;
-  echoContainers(value: ContainersInput): Promise<Containers>;
-  primitives(text: string, count: number, ratio: number, flag: boolean, blob: string, moment: string, day: string, clock: string, span: string, ident: string, amount: string): Promise<string[]>;
+export interface TypesHub<W extends Wire = JsonWire> {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
+  echoScalars(value: Scalars<W>): Promise<Scalars<W>>;
+  echoContainers(value: ContainersInput<W>): Promise<Containers<W>>;
+  primitives(text: string, count: number, ratio: number, flag: boolean, blob: W["bytes"], moment: W["datetime"], day: string, clock: string, span: string, ident: string, amount: string): Promise<string[]>;
   withDefaults(text: string | undefined, count: number | undefined, ratio: number | undefined, flag: boolean | undefined, nothing: string | null | undefined, limit: number | undefined, requiredAfterStar: string): Promise<void>;
   nothing(): Promise<void>;
-  optionalResult(): Promise<Scalars | null>;
-  numbers(start: number, stop: number): HubStream<number>;
-  models(): HubStream<Containers>;
-  uploadMany(first: IStreamResult<Scalars> | AsyncIterable<Scalars>, second: IStreamResult<string> | AsyncIterable<string>, tag: string): Promise<Record<string, number>>;
+  optionalResult(): Promise<Scalars<W> | null>;
+  numbers(start: number, stop: number, options?: StreamOptions): HubStream<number>;
+  models(options?: StreamOptions): HubStream<Containers<W>>;
+  uploadMany(first: IStreamResult<Scalars<W>> | AsyncIterable<Scalars<W>>, second: IStreamResult<W["bytes"]> | AsyncIterable<W["bytes"]>, tag: string): Promise<Record<string, number>>;
+  /**
+   * Routes TypesClient calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<TypesClient<W>>): Disposable;
+  /** Calls `handler` for every scalarsChanged call from the server. */
+  onScalarsChanged(handler: TypesClient<W>["scalarsChanged"]): Disposable;
+  /** Calls `handler` for every pick call from the server. */
+  onPick(handler: TypesClient<W>["pick"]): Disposable;
 }
 
-export interface TypesClient {
-  scalarsChanged: (value: Scalars, previous: Scalars | null) => void | Promise<void>;
+export interface TypesClient<W extends Wire = JsonWire> {
+  scalarsChanged: (value: Scalars<W>, previous: Scalars<W> | null) => void | Promise<void>;
   pick: (options: string[]) => (number | null) | Promise<number | null>;
 }
 
 /**
- * Calls TypesHub over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed TypesHub over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createTypesHub(connection: HubConnection): TypesHub {
+export function createTypesHub<W extends Wire = JsonWire>(connection: HubConnection): TypesHub<W>;
+export function createTypesHub<W extends Wire = JsonWire>(
+  url: string,
+  options?: ConnectOptions<W>,
+): TypesHub<W>;
+export function createTypesHub<W extends Wire = JsonWire>(
+  target: HubConnection | string,
+  options?: ConnectOptions<W>,
+): TypesHub<W> {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
-    echoScalars(value: Scalars): Promise<Scalars> {
-      return connection.invoke<Scalars>("EchoScalars", value);
+    connection,
+    echoScalars(value: Scalars<W>): Promise<Scalars<W>> {
+      return connection.invoke<Scalars<W>>("EchoScalars", value);
     },
-    echoContainers(value: ContainersInput): Promise<Containers> {
-      return connection.invoke<Containers>("EchoContainers", value);
+    echoContainers(value: ContainersInput<W>): Promise<Containers<W>> {
+      return connection.invoke<Containers<W>>("EchoContainers", value);
     },
-    primitives(text: string, count: number, ratio: number, flag: boolean, blob: string, moment: string, day: string, clock: string, span: string, ident: string, amount: string): Promise<string[]> {
+    primitives(text: string, count: number, ratio: number, flag: boolean, blob: W["bytes"], moment: W["datetime"], day: string, clock: string, span: string, ident: string, amount: string): Promise<string[]> {
       return connection.invoke<string[]>("Primitives", text, count, ratio, flag, blob, moment, day, clock, span, ident, amount);
     },
     withDefaults(text: string | undefined = "it's \"quoted\"", count: number | undefined = -3, ratio: number | undefined = 0.5, flag: boolean | undefined = true, nothing: string | null | undefined = null, limit: number | undefined = 10, requiredAfterStar: string): Promise<void> {
@@ -50,17 +77,26 @@ export function createTypesHub(connection: HubConnection): TypesHub {
     nothing(): Promise<void> {
       return connection.invoke<void>("Nothing");
     },
-    optionalResult(): Promise<Scalars | null> {
-      return connection.invoke<Scalars | null>("OptionalResult");
+    optionalResult(): Promise<Scalars<W> | null> {
+      return connection.invoke<Scalars<W> | null>("OptionalResult");
     },
-    numbers(start: number, stop: number): HubStream<number> {
-      return toHubStream(() => connection.stream<number>("Numbers", start, stop));
+    numbers(start: number, stop: number, options?: StreamOptions): HubStream<number> {
+      return toHubStream(() => connection.stream<number>("Numbers", start, stop), options);
     },
-    models(): HubStream<Containers> {
-      return toHubStream(() => connection.stream<Containers>("Models"));
+    models(options?: StreamOptions): HubStream<Containers<W>> {
+      return toHubStream(() => connection.stream<Containers<W>>("Models"), options);
     },
-    uploadMany(first: IStreamResult<Scalars> | AsyncIterable<Scalars>, second: IStreamResult<string> | AsyncIterable<string>, tag: string): Promise<Record<string, number>> {
+    uploadMany(first: IStreamResult<Scalars<W>> | AsyncIterable<Scalars<W>>, second: IStreamResult<W["bytes"]> | AsyncIterable<W["bytes"]>, tag: string): Promise<Record<string, number>> {
       return connection.invoke<Record<string, number>>("UploadMany", toStreamResult(first), toStreamResult(second), tag);
+    },
+    register(receiver: Partial<TypesClient<W>>): Disposable {
+      return registerTypesClient(connection, receiver);
+    },
+    onScalarsChanged(handler: TypesClient<W>["scalarsChanged"]): Disposable {
+      return registerHandlers(connection, [["ScalarsChanged", handler]]);
+    },
+    onPick(handler: TypesClient<W>["pick"]): Disposable {
+      return registerHandlers(connection, [["Pick", handler]]);
     },
   };
 }
@@ -69,9 +105,9 @@ export function createTypesHub(connection: HubConnection): TypesHub {
  * Routes TypesClient calls from the server to the handlers `receiver`
  * has; `dispose()` removes exactly those handlers again.
  */
-export function registerTypesClient(
+export function registerTypesClient<W extends Wire = JsonWire>(
   connection: HubConnection,
-  receiver: Partial<TypesClient>,
+  receiver: Partial<TypesClient<W>>,
 ): Disposable {
   return registerHandlers(connection, [
     ["ScalarsChanged", receiver.scalarsChanged?.bind(receiver)],

@@ -5,8 +5,11 @@ import type { HubConnection, IStreamResult } from "@microsoft/signalr";
 
 import type { ChatMessage } from "./models.js";
 import {
+  type ConnectOptions,
   type Disposable,
   type HubStream,
+  type StreamOptions,
+  connect,
   registerHandlers,
   toHubStream,
   toStreamResult,
@@ -14,14 +17,33 @@ import {
 
 /** What clients may call on the server. */
 export interface ChatHub {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
   /** Post ``text`` to everyone, as "the caller". */
   send(text: string): Promise<void>;
   /** The latest messages, newest last. */
   history(limit?: number): Promise<ChatMessage[]>;
   /** Prices of ``symbol`` as they change. */
-  ticker(symbol: string): HubStream<number>;
+  ticker(symbol: string, options?: StreamOptions): HubStream<number>;
   /** Store uploaded lines; returns how many arrived. */
   upload(lines: IStreamResult<string> | AsyncIterable<string>): Promise<number>;
+  /**
+   * Routes ChatClient calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<ChatClient>): Disposable;
+  /**
+   * Calls `handler` for every messageReceived call from the server.
+   *
+   * A message was posted to a room the client is in.
+   */
+  onMessageReceived(handler: ChatClient["messageReceived"]): Disposable;
+  /**
+   * Calls `handler` for every confirm call from the server.
+   *
+   * Ask the user; the answer goes back to the server (a client result).
+   */
+  onConfirm(handler: ChatClient["confirm"]): Disposable;
 }
 
 /** What the server may call on each connected client. */
@@ -33,22 +55,36 @@ export interface ChatClient {
 }
 
 /**
- * Calls ChatHub over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed ChatHub over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createChatHub(connection: HubConnection): ChatHub {
+export function createChatHub(connection: HubConnection): ChatHub;
+export function createChatHub(url: string, options?: ConnectOptions): ChatHub;
+export function createChatHub(target: HubConnection | string, options?: ConnectOptions): ChatHub {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
+    connection,
     send(text: string): Promise<void> {
       return connection.invoke<void>("Send", text);
     },
     history(limit: number = 50): Promise<ChatMessage[]> {
       return connection.invoke<ChatMessage[]>("History", limit);
     },
-    ticker(symbol: string): HubStream<number> {
-      return toHubStream(() => connection.stream<number>("Ticker", symbol));
+    ticker(symbol: string, options?: StreamOptions): HubStream<number> {
+      return toHubStream(() => connection.stream<number>("Ticker", symbol), options);
     },
     upload(lines: IStreamResult<string> | AsyncIterable<string>): Promise<number> {
       return connection.invoke<number>("Upload", toStreamResult(lines));
+    },
+    register(receiver: Partial<ChatClient>): Disposable {
+      return registerChatClient(connection, receiver);
+    },
+    onMessageReceived(handler: ChatClient["messageReceived"]): Disposable {
+      return registerHandlers(connection, [["MessageReceived", handler]]);
+    },
+    onConfirm(handler: ChatClient["confirm"]): Disposable {
+      return registerHandlers(connection, [["Confirm", handler]]);
     },
   };
 }

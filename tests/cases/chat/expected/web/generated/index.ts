@@ -2,5 +2,11 @@
 // source: chat/contract.py
 
 export * from "./models.js";
-export * from "./runtime.js";
 export * from "./chatHub.js";
+export type {
+  AbortSignalLike,
+  ConnectOptions,
+  Disposable,
+  HubStream,
+  StreamOptions,
+} from "./runtime.js";

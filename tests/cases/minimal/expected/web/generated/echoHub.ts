@@ -3,23 +3,38 @@
 
 import type { HubConnection } from "@microsoft/signalr";
 
-import { type Disposable, registerHandlers } from "./runtime.js";
+import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
 
 export interface EchoHub {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
   echo(text: string): Promise<string>;
+  /**
+   * Routes EchoClient calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<EchoClient>): Disposable;
 }
 
 export interface EchoClient {
 }
 
 /**
- * Calls EchoHub over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed EchoHub over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createEchoHub(connection: HubConnection): EchoHub {
+export function createEchoHub(connection: HubConnection): EchoHub;
+export function createEchoHub(url: string, options?: ConnectOptions): EchoHub;
+export function createEchoHub(target: HubConnection | string, options?: ConnectOptions): EchoHub {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
+    connection,
     echo(text: string): Promise<string> {
       return connection.invoke<string>("Echo", text);
+    },
+    register(receiver: Partial<EchoClient>): Disposable {
+      return registerEchoClient(connection, receiver);
     },
   };
 }
@@ -30,7 +45,7 @@ export function createEchoHub(connection: HubConnection): EchoHub {
  */
 export function registerEchoClient(
   connection: HubConnection,
-  receiver: Partial<EchoClient>,
+  _receiver: Partial<EchoClient>,
 ): Disposable {
   return registerHandlers(connection, [
   ]);

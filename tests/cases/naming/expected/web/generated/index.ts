@@ -2,5 +2,11 @@
 // source: renamed/contract.py
 
 export * from "./models.js";
-export * from "./runtime.js";
 export * from "./profiles.js";
+export type {
+  AbortSignalLike,
+  ConnectOptions,
+  Disposable,
+  HubStream,
+  StreamOptions,
+} from "./runtime.js";

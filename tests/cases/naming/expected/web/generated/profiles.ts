@@ -4,11 +4,20 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Profile } from "./models.js";
-import { type Disposable, registerHandlers } from "./runtime.js";
+import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
 
 export interface Profiles {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
   getProfile(userId: number): Promise<Profile>;
   updateProfile(profile: Profile): Promise<void>;
+  /**
+   * Routes ProfileClient calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<ProfileClient>): Disposable;
+  /** Calls `handler` for every profileUpdated call from the server. */
+  onProfileUpdated(handler: ProfileClient["profileUpdated"]): Disposable;
 }
 
 export interface ProfileClient {
@@ -16,16 +25,27 @@ export interface ProfileClient {
 }
 
 /**
- * Calls Profiles over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed Profiles over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createProfiles(connection: HubConnection): Profiles {
+export function createProfiles(connection: HubConnection): Profiles;
+export function createProfiles(url: string, options?: ConnectOptions): Profiles;
+export function createProfiles(target: HubConnection | string, options?: ConnectOptions): Profiles {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
+    connection,
     getProfile(userId: number): Promise<Profile> {
       return connection.invoke<Profile>("get_profile_v2", userId);
     },
     updateProfile(profile: Profile): Promise<void> {
       return connection.invoke<void>("update_profile", profile);
+    },
+    register(receiver: Partial<ProfileClient>): Disposable {
+      return registerProfileClient(connection, receiver);
+    },
+    onProfileUpdated(handler: ProfileClient["profileUpdated"]): Disposable {
+      return registerHandlers(connection, [["profile-updated", handler]]);
     },
   };
 }

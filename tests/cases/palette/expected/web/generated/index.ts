@@ -2,5 +2,11 @@
 // source: palette/contract.py
 
 export * from "./models.js";
-export * from "./runtime.js";
 export * from "./paletteHub.js";
+export type {
+  AbortSignalLike,
+  ConnectOptions,
+  Disposable,
+  HubStream,
+  StreamOptions,
+} from "./runtime.js";

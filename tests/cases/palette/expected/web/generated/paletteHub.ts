@@ -4,11 +4,22 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Color, Priority, Swatch } from "./models.js";
-import { type Disposable, registerHandlers } from "./runtime.js";
+import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
 
 export interface PaletteHub {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
   paint(color?: Color, priority?: Priority, mode?: "fast" | "safe"): Promise<Swatch>;
   swatches(colors: Color[]): Promise<Partial<Record<Color, Swatch>>>;
+  /**
+   * Routes PaletteClient calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<PaletteClient>): Disposable;
+  /** Calls `handler` for every colorChanged call from the server. */
+  onColorChanged(handler: PaletteClient["colorChanged"]): Disposable;
+  /** Calls `handler` for every choose call from the server. */
+  onChoose(handler: PaletteClient["choose"]): Disposable;
 }
 
 export interface PaletteClient {
@@ -17,16 +28,33 @@ export interface PaletteClient {
 }
 
 /**
- * Calls PaletteHub over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed PaletteHub over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createPaletteHub(connection: HubConnection): PaletteHub {
+export function createPaletteHub(connection: HubConnection): PaletteHub;
+export function createPaletteHub(url: string, options?: ConnectOptions): PaletteHub;
+export function createPaletteHub(
+  target: HubConnection | string,
+  options?: ConnectOptions,
+): PaletteHub {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
+    connection,
     paint(color: Color = "red", priority: Priority = 2, mode: "fast" | "safe" = "fast"): Promise<Swatch> {
       return connection.invoke<Swatch>("Paint", color, priority, mode);
     },
     swatches(colors: Color[]): Promise<Partial<Record<Color, Swatch>>> {
       return connection.invoke<Partial<Record<Color, Swatch>>>("Swatches", colors);
+    },
+    register(receiver: Partial<PaletteClient>): Disposable {
+      return registerPaletteClient(connection, receiver);
+    },
+    onColorChanged(handler: PaletteClient["colorChanged"]): Disposable {
+      return registerHandlers(connection, [["ColorChanged", handler]]);
+    },
+    onChoose(handler: PaletteClient["choose"]): Disposable {
+      return registerHandlers(connection, [["Choose", handler]]);
     },
   };
 }

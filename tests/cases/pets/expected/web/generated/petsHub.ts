@@ -4,11 +4,20 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Cat, CatInput, Dog, Owner } from "./models.js";
-import { type Disposable, registerHandlers } from "./runtime.js";
+import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
 
 export interface PetsHub {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
   adopt(pet: CatInput | Dog): Promise<Owner>;
   find(key: number | string): Promise<Cat | Dog | null>;
+  /**
+   * Routes PetsClient calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<PetsClient>): Disposable;
+  /** Calls `handler` for every adopted call from the server. */
+  onAdopted(handler: PetsClient["adopted"]): Disposable;
 }
 
 export interface PetsClient {
@@ -16,16 +25,27 @@ export interface PetsClient {
 }
 
 /**
- * Calls PetsHub over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed PetsHub over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createPetsHub(connection: HubConnection): PetsHub {
+export function createPetsHub(connection: HubConnection): PetsHub;
+export function createPetsHub(url: string, options?: ConnectOptions): PetsHub;
+export function createPetsHub(target: HubConnection | string, options?: ConnectOptions): PetsHub {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
+    connection,
     adopt(pet: CatInput | Dog): Promise<Owner> {
       return connection.invoke<Owner>("Adopt", pet);
     },
     find(key: number | string): Promise<Cat | Dog | null> {
       return connection.invoke<Cat | Dog | null>("Find", key);
+    },
+    register(receiver: Partial<PetsClient>): Disposable {
+      return registerPetsClient(connection, receiver);
+    },
+    onAdopted(handler: PetsClient["adopted"]): Disposable {
+      return registerHandlers(connection, [["Adopted", handler]]);
     },
   };
 }

@@ -2,5 +2,11 @@
 // source: shapes/contract.py
 
 export * from "./models.js";
-export * from "./runtime.js";
 export * from "./shapesHub.js";
+export type {
+  AbortSignalLike,
+  ConnectOptions,
+  Disposable,
+  HubStream,
+  StreamOptions,
+} from "./runtime.js";

@@ -13,13 +13,22 @@ import type {
   Wrapper,
   WrapperInput,
 } from "./models.js";
-import { type Disposable, registerHandlers } from "./runtime.js";
+import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
 
 export interface ShapesHub {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
   items(page: PageInput<ItemInput>): Promise<Page<Item>>;
   numbers(): Promise<Page<number>>;
   grow(tree: TreeInput): Promise<Tree>;
   wrap(wrapper: WrapperInput): Promise<Wrapper[]>;
+  /**
+   * Routes ShapesClient calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<ShapesClient>): Disposable;
+  /** Calls `handler` for every treeChanged call from the server. */
+  onTreeChanged(handler: ShapesClient["treeChanged"]): Disposable;
 }
 
 export interface ShapesClient {
@@ -27,11 +36,19 @@ export interface ShapesClient {
 }
 
 /**
- * Calls ShapesHub over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed ShapesHub over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createShapesHub(connection: HubConnection): ShapesHub {
+export function createShapesHub(connection: HubConnection): ShapesHub;
+export function createShapesHub(url: string, options?: ConnectOptions): ShapesHub;
+export function createShapesHub(
+  target: HubConnection | string,
+  options?: ConnectOptions,
+): ShapesHub {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
+    connection,
     items(page: PageInput<ItemInput>): Promise<Page<Item>> {
       return connection.invoke<Page<Item>>("Items", page);
     },
@@ -43,6 +60,12 @@ export function createShapesHub(connection: HubConnection): ShapesHub {
     },
     wrap(wrapper: WrapperInput): Promise<Wrapper[]> {
       return connection.invoke<Wrapper[]>("Wrap", wrapper);
+    },
+    register(receiver: Partial<ShapesClient>): Disposable {
+      return registerShapesClient(connection, receiver);
+    },
+    onTreeChanged(handler: ShapesClient["treeChanged"]): Disposable {
+      return registerHandlers(connection, [["TreeChanged", handler]]);
     },
   };
 }

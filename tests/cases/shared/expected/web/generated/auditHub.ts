@@ -4,19 +4,41 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Event } from "./models.js";
+import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
+import { type Listener, registerListener } from "./ordersHub.js";
 
 export interface AuditHub {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
   recent(limit?: number): Promise<Event[]>;
+  /**
+   * Routes Listener calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<Listener>): Disposable;
+  /** Calls `handler` for every event call from the server. */
+  onEvent(handler: Listener["event"]): Disposable;
 }
 
 /**
- * Calls AuditHub over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed AuditHub over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createAuditHub(connection: HubConnection): AuditHub {
+export function createAuditHub(connection: HubConnection): AuditHub;
+export function createAuditHub(url: string, options?: ConnectOptions): AuditHub;
+export function createAuditHub(target: HubConnection | string, options?: ConnectOptions): AuditHub {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
+    connection,
     recent(limit: number = 10): Promise<Event[]> {
       return connection.invoke<Event[]>("Recent", limit);
+    },
+    register(receiver: Partial<Listener>): Disposable {
+      return registerListener(connection, receiver);
+    },
+    onEvent(handler: Listener["event"]): Disposable {
+      return registerHandlers(connection, [["Event", handler]]);
     },
   };
 }

@@ -2,6 +2,12 @@
 // source: src/shared/contract.py, src/shared/models.py
 
 export * from "./models.js";
-export * from "./runtime.js";
 export * from "./ordersHub.js";
 export * from "./auditHub.js";
+export type {
+  AbortSignalLike,
+  ConnectOptions,
+  Disposable,
+  HubStream,
+  StreamOptions,
+} from "./runtime.js";

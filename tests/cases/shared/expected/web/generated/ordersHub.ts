@@ -4,10 +4,19 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Event, EventInput } from "./models.js";
-import { type Disposable, registerHandlers } from "./runtime.js";
+import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
 
 export interface OrdersHub {
+  /** The connection calls go through: start and stop it, watch its state. */
+  readonly connection: HubConnection;
   place(event: EventInput): Promise<number>;
+  /**
+   * Routes Listener calls from the server to the handlers `receiver`
+   * has; `dispose()` removes exactly those handlers again.
+   */
+  register(receiver: Partial<Listener>): Disposable;
+  /** Calls `handler` for every event call from the server. */
+  onEvent(handler: Listener["event"]): Disposable;
 }
 
 export interface Listener {
@@ -15,13 +24,27 @@ export interface Listener {
 }
 
 /**
- * Calls OrdersHub over `connection`, sending the wire names and every
- * parameter default explicitly.
+ * The typed OrdersHub over `connection`, or over a new connection to `url`
+ * built from `options` (not started yet: call `connection.start()`). Calls send
+ * the wire names and every parameter default explicitly.
  */
-export function createOrdersHub(connection: HubConnection): OrdersHub {
+export function createOrdersHub(connection: HubConnection): OrdersHub;
+export function createOrdersHub(url: string, options?: ConnectOptions): OrdersHub;
+export function createOrdersHub(
+  target: HubConnection | string,
+  options?: ConnectOptions,
+): OrdersHub {
+  const connection = typeof target === "string" ? connect(target, options) : target;
   return {
+    connection,
     place(event: EventInput): Promise<number> {
       return connection.invoke<number>("Place", event);
+    },
+    register(receiver: Partial<Listener>): Disposable {
+      return registerListener(connection, receiver);
+    },
+    onEvent(handler: Listener["event"]): Disposable {
+      return registerHandlers(connection, [["Event", handler]]);
     },
   };
 }
