@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket
 from hubgen.protocol.messages import PingMessage
 from hubgen.server.connection import ConnectionAborted
 from hubgen.server.http_transports import (
+    MAX_UNPOLLED,
     HttpTransport,
     LongPollingTransport,
     ServerSentEventsTransport,
@@ -35,6 +36,8 @@ from hubgen.server.options import TransportType
 from hubgen.server.websocket import WebSocketTransport
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from starlette.types import Receive, Scope, Send
 
     from hubgen.server.handler import HubConnectionHandler
@@ -50,6 +53,12 @@ _TRANSPORT_FORMATS: dict[TransportType, tuple[str, list[str]]] = {
     TransportType.SERVER_SENT_EVENTS: ("ServerSentEvents", ["Text"]),
     TransportType.LONG_POLLING: ("LongPolling", ["Text", "Binary"]),
 }
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def _new_id() -> str:
@@ -69,6 +78,20 @@ class _Record:
     http: HttpTransport | None = None
     #: For Long Polling: the task running the hub connection between polls.
     task: asyncio.Task[None] | None = None
+    #: Client data POSTed before a GET chose the transport, which takes it over.
+    early: bytearray = field(default_factory=bytearray)
+    #: POSTs before the transport go one at a time, so their bodies never interleave.
+    early_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Set once the transport has taken over ``early``, or the record is dropped.
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def attach(self, transport: HttpTransport) -> None:
+        """Make ``transport`` the connection's: it gets what was POSTed so far."""
+        self.transport = transport.name
+        self.http = transport
+        transport.preload(bytes(self.early))
+        self.early.clear()
+        self.started.set()
 
 
 def _query(request: HTTPConnection, key: str) -> str | None:
@@ -250,19 +273,36 @@ class HubEndpoint:
                 return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
             await record.http.close()
             return _text(202)
-        if record.http is None:
-            return _text(400, "The connection has no transport yet: start one with a GET first.")
         try:
-            taken = await record.http.feed(request.stream())
+            if record.http is None:
+                taken = await self._feed_early(record, request.stream())
+            else:
+                taken = await record.http.feed(request.stream())
         except ClientDisconnect:
             return _text(400)  # the client gave up sending: nobody reads this answer
         # 404 when the connection ended before the body was taken, as ASP.NET Core answers
         return _text(200 if taken else 404)
 
+    async def _feed_early(self, record: _Record, body: AsyncIterator[bytes]) -> bool:
+        """A POST to a negotiated connection before any GET has started its
+        transport (signalrcore's Long Polling sends the handshake first).
+        ASP.NET Core writes it into the connection's pipe, which takes up to
+        its buffer size at once; so do we, and the rest of a larger body waits
+        for the transport. False if the connection was dropped first."""
+        async with record.early_lock:
+            async for chunk in body:
+                if record.http is None and len(record.early) + len(chunk) <= MAX_UNPOLLED:
+                    record.early += chunk
+                    continue
+                await record.started.wait()
+                if record.http is None:
+                    return False
+                return await record.http.feed(_prepend(chunk, body))
+            return True
+
     async def _server_sent_events(self, record: _Record, request: Request, send: Send) -> None:
         transport = ServerSentEventsTransport(send)
-        record.transport = transport.name
-        record.http = transport
+        record.attach(transport)
         await transport.open()
         watcher = asyncio.get_running_loop().create_task(transport.watch(request.receive))
         try:
@@ -276,8 +316,7 @@ class HubEndpoint:
         transport = record.http
         if transport is None:
             transport = LongPollingTransport(self._options.long_poll_timeout)
-            record.transport = transport.name
-            record.http = transport
+            record.attach(transport)
             # The hub connection outlives every single poll: it runs on its own
             # and sees the first poll's request for its whole life.
             record.task = asyncio.get_running_loop().create_task(
@@ -331,6 +370,7 @@ class HubEndpoint:
                 if record.transport is None:
                     if now - record.created > options.disconnect_timeout:
                         del self._records[token]
+                        record.started.set()  # POSTs waiting for a transport: 404
                 elif isinstance(record.http, LongPollingTransport):
                     idle = record.http.idle_since
                     if idle is not None and now - idle > options.disconnect_timeout:

@@ -83,6 +83,13 @@ class HttpTransport(Transport):
         #: True once the connection has ended: no more data in either direction.
         self.closed = False
 
+    def preload(self, data: bytes) -> None:
+        """Client data that arrived before this transport started: the hub
+        reads it first."""
+        if data:
+            self._chunks.append(data)
+            self._readable.set()
+
     async def feed(self, body: AsyncIterable[bytes]) -> bool:
         """Hand a POST body to the hub chunk by chunk, no faster than the hub
         reads it. False when the connection ended before all of it was taken."""

@@ -385,3 +385,47 @@ async def test_a_client_that_stops_polling_meets_the_slow_client_policy(
         # past the pushes, at most the Close message (if it fit before close_timeout)
         assert delivered[len(pushes) :] in ([], [CLOSED_SLOW])
         await sender.close()
+
+
+# -- data before the first poll -------------------------------------------------------------
+
+
+async def test_a_handshake_posted_before_the_first_poll_is_kept_for_the_connection(
+    base_url: str, http: httpx.AsyncClient
+) -> None:
+    """signalrcore posts its handshake before it polls; ASP.NET Core accepts
+    that for any negotiated connection, and so do we."""
+    poller = Poller(http, base_url)
+    body = (await http.post(f"{base_url}/echo/negotiate?negotiateVersion=1")).json()
+    poller.url = f"{base_url}/echo?id={body['connectionToken']}"
+    await poller.post(HANDSHAKE)
+    await poller.post(invocation("1", "Echo", "early"))
+    assert (await poller.poll()).status_code == 200  # the first poll: empty
+    assert await poller.messages(2) == [{}, {"type": 3, "invocationId": "1", "result": "early"}]
+
+
+async def test_a_large_body_before_the_first_poll_waits_for_the_transport(
+    base_url: str, http: httpx.AsyncClient
+) -> None:
+    """Up to 64 KiB is taken at once; the rest of a body waits for the
+    transport, and the hub gets it whole and in order."""
+    poller = Poller(http, base_url)
+    body = (await http.post(f"{base_url}/echo/negotiate?negotiateVersion=1")).json()
+    poller.url = f"{base_url}/echo?id={body['connectionToken']}"
+    text = "x" * 100_000
+    post = asyncio.ensure_future(poller.post(HANDSHAKE + invocation("1", "Echo", text)))
+    await asyncio.sleep(0.2)
+    assert not post.done()
+    assert (await poller.poll()).status_code == 200
+    await post
+    assert await poller.messages(2) == [{}, {"type": 3, "invocationId": "1", "result": text}]
+
+
+async def test_a_post_waiting_for_a_transport_that_never_comes_gets_404(
+    http: httpx.AsyncClient,
+) -> None:
+    async with serve(make_app(disconnect_timeout=0.3)) as base_url:
+        body = (await http.post(f"{base_url}/echo/negotiate?negotiateVersion=1")).json()
+        url = f"{base_url}/echo?id={body['connectionToken']}"
+        response = await http.post(url, content=HANDSHAKE + "x" * 100_000)
+        assert response.status_code == 404

@@ -324,3 +324,15 @@ async def test_other_requests_on_an_sse_connection(base_url: str, http: httpx.As
         # the connection is unharmed by all of that
         await http.post(url, content=invocation("1", "Echo", "still here"))
         assert await stream.messages() == [{"type": 3, "invocationId": "1", "result": "still here"}]
+
+
+async def test_a_handshake_posted_before_the_event_stream_is_kept(
+    base_url: str, http: httpx.AsyncClient
+) -> None:
+    _, url = await negotiate(http, base_url)
+    assert (await http.post(url, content=HANDSHAKE)).status_code == 200
+    async with http.stream("GET", url, headers=SSE) as response:
+        stream = await EventStream.opened(response)
+        assert parse_event(await stream.raw_event()) == b"{}" + RS.encode()
+        await http.post(url, content=invocation("1", "Echo", "late"))
+        assert await stream.messages() == [{"type": 3, "invocationId": "1", "result": "late"}]
