@@ -208,6 +208,12 @@ async def test_integers_beyond_64_bits(setup: Setup) -> None:
         else:
             with pytest.raises(ValueError, match="out of MessagePack's range"):
                 await a.hub.echo_big(2**70)
+            # a result the server cannot write is an error Completion, not a hang
+            with pytest.raises(HubError) as caught:
+                await a.hub.add(2**63, 2**63)
+            assert caught.value.message == (
+                "An unexpected error occurred invoking 'Add' on the server."
+            )
         assert await a.hub.echo("still connected") == "still connected"
 
 

@@ -207,6 +207,15 @@ async def test_values_a_javascript_client_builds_bind_on_the_server(
     # 2**60 reaches the server as 1152921504606847000 over JSON, and comes back
     # as the nearest double: 2**60 again
     assert out["bigPowerOfTwo"] == "unsafe:1152921504606846976"
+    # 2**63 + 2**63: over JSON the sum arrives as the nearest double; over
+    # MessagePack 2**63 is sent as a float64, and pydantic binds integral
+    # floats to int only within 64-bit signed range
+    assert out["beyond64Bits"] == native(
+        protocol,
+        "unsafe:18446744073709551616",
+        f"error:Failed to invoke 'Add' {BINDING} Error binding argument 'a' (position 0): "
+        "Unable to parse input string as an integer, exceeded maximum size",
+    )
     assert out["blob"] == native(protocol, "AQID", "Uint8Array:1,2,3")
     assert out["when"] == native(
         protocol, "2024-01-02T03:04:05.006000Z", "Date:2024-01-02T03:04:05.006Z"

@@ -175,6 +175,7 @@ out.wrongFieldType = await errorOf(a.invoke("EchoSample", { ...built, blob: 5 })
 out.big = tagged(await a.invoke("EchoBig", 2 ** 53 + 2));
 out.bigPowerOfTwo = tagged(await a.invoke("EchoBig", 2 ** 60));
 out.bigType = typeof sample.big;
+out.beyond64Bits = await a.invoke("Add", 2 ** 63, 2 ** 63).then(tagged, (e) => `error:${e.message}`);
 out.blob = tagged(await a.invoke("EchoBlob", mp ? new Uint8Array([1, 2, 3]) : "AQID"));
 out.when = tagged(await a.invoke("EchoWhen", mp ? new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)) : "2024-01-02T03:04:05.006Z"));
 
