@@ -13,7 +13,10 @@ schema is copied and rewritten so that
 * fields without an explicit alias travel under the contract's field naming
   policy (camelCase by default; a ``Field(alias=...)`` always wins);
 * ``bytes`` travel as standard base64 (RFC 4648 §4, with padding) in JSON
-  rather than pydantic's default.
+  rather than pydantic's default;
+* a naive ``datetime`` means UTC, in both directions and both protocols: it is
+  sent as UTC (``Z`` in JSON, a timestamp in MessagePack) and one received
+  without an offset becomes an aware UTC ``datetime``.
 
 pydantic-core reuses a complete model's prebuilt validator and serializer for
 any ``model`` schema node, which would ignore those rewrites, so each model
@@ -28,6 +31,7 @@ import base64
 import binascii
 import operator
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar, cast, overload
 
@@ -92,6 +96,16 @@ def _b64_encode(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
+def _utc_if_naive(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _serialize_utc_if_naive(value: Any, handler: cs.SerializerFunctionWrapHandler) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return handler(value)
+
+
 _get_dict = operator.attrgetter("__dict__")
 
 
@@ -140,6 +154,15 @@ class _Rewriter:
                 dict(node),
                 serialization=cs.plain_serializer_function_ser_schema(
                     _b64_encode, when_used="json"
+                ),
+            )
+        if kind == "datetime" and "tz_constraint" not in node:
+            # Naive datetimes mean UTC (docs/codecs.md, "Naive datetimes").
+            return cs.no_info_after_validator_function(
+                _utc_if_naive,
+                dict(node),
+                serialization=cs.wrap_serializer_function_ser_schema(
+                    _serialize_utc_if_naive, schema=dict(node)
                 ),
             )
         if kind == "model":

@@ -393,7 +393,23 @@ class ConnectionDispatcher:
             )
             await self._fail(invocation_id, self._unexpected(target, exc))
             return
-        await self._send(CompletionMessage.with_result(invocation_id, wire_result))
+        connection = self._connection
+        try:
+            frame = connection.protocol.write(
+                CompletionMessage.with_result(invocation_id, wire_result)
+            )
+        except ValueError as exc:
+            # e.g. an integer beyond MessagePack's 64 bits: answer, do not leave the caller waiting
+            logger.error(
+                "hub method %s.%s returned a value the %s protocol cannot write: %s",
+                self._spec.name,
+                method.name,
+                connection.protocol.name,
+                exc,
+            )
+            await self._fail(invocation_id, self._unexpected(target, exc))
+            return
+        await connection.send_own(frame)
 
     async def _stream(
         self, method: Method[Any], message: StreamInvocationMessage, uploads: list[UploadStream]

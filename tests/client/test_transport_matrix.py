@@ -24,8 +24,10 @@ from hubgen.client import (
     HubConnectionState,
 )
 from hubgen.client.transport import TransportName
-from tests.apps.echo.contract import Color, Item
+from hubgen.codec import Codec, WireFormat
+from tests.apps.echo.contract import Color, Item, Sample
 from tests.apps.echo.generated.echo_hub_client import EchoHubClient
+from tests.apps.echo.hub import REFERENCE_SAMPLE
 from tests.client.apps import ClientTestHub, Recorder, create_app
 from tests.support.server import serve
 
@@ -168,6 +170,85 @@ async def test_models_round_trip(setup: Setup) -> None:
         assert back.created_at == offset.created_at  # the same instant
         await a.hub.send_item_to_all(full)  # pushed to the client as a model
         assert await asyncio.wait_for(a.inbox.items.get(), 5) == full
+
+
+async def test_every_codec_table_type_round_trips(setup: Setup) -> None:
+    reference = REFERENCE_SAMPLE
+    # a naive datetime means UTC: it is sent as UTC and comes back aware
+    received_naive = reference.naive.replace(tzinfo=UTC)
+    async with setup.client() as a:
+        sample = await a.hub.make_sample()
+        assert sample == reference.model_copy(update={"naive": received_naive})
+        assert sample.naive.tzinfo is not None
+        assert sample.naive == received_naive
+        # JSON keeps the sender's offset; a MessagePack timestamp is the instant only
+        offset = timedelta(hours=2) if setup.protocol == "json" else timedelta(0)
+        assert sample.aware.utcoffset() == offset
+        assert sample.aware == reference.aware
+        assert sample.big == 2**53 + 1  # exact: Python has no 2^53 limit
+        assert isinstance(sample.amount, type(reference.amount))
+        assert await a.hub.echo_sample(reference) == sample
+        bound = await a.hub.describe_sample(reference)
+        assert bound["naive"] == "2024-05-01T12:30:00+00:00"
+        assert bound["big"] == "9007199254740993"
+        assert bound["nick"] == "'nick'"
+        assert bound["tag_map"] == "{'four': Tag(label='four', weight=4)}"
+        for n in (2**63 - 1, -(2**63), -1, 0):
+            assert await a.hub.echo_big(n) == n
+        assert await a.hub.echo_blob(bytes(range(256))) == bytes(range(256))
+        assert await a.hub.echo_when(datetime(2024, 1, 2, 3, 4, 5, 6)) == datetime(
+            2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC
+        )
+
+
+async def test_integers_beyond_64_bits(setup: Setup) -> None:
+    async with setup.client() as a:
+        if setup.protocol == "json":
+            assert await a.hub.echo_big(2**70) == 2**70
+        else:
+            with pytest.raises(ValueError, match="out of MessagePack's range"):
+                await a.hub.echo_big(2**70)
+            # a result the server cannot write is an error Completion, not a hang
+            with pytest.raises(HubError) as caught:
+                await a.hub.add(2**63, 2**63)
+            assert caught.value.message == (
+                "An unexpected error occurred invoking 'Add' on the server."
+            )
+        assert await a.hub.echo("still connected") == "still connected"
+
+
+async def test_none_versus_absent(setup: Setup) -> None:
+    codec = Codec(Sample, WireFormat.JSON if setup.protocol == "json" else WireFormat.MSGPACK)
+    wire = codec.encode(REFERENCE_SAMPLE)
+    assert "nick_name" in wire
+    for left_out in ("defaulted", "optional", "nick_name"):
+        del wire[left_out]
+    wire["nullable"] = None
+    async with setup.client() as a:
+        bound = await a.connection.invoke("DescribeSample", wire)
+        assert (bound["defaulted"], bound["optional"], bound["nick"]) == ("'preset'", "None", "''")
+        del wire["nullable"]
+        with pytest.raises(HubError) as caught:
+            await a.connection.invoke("DescribeSample", wire)
+        assert caught.value.message == (
+            "Failed to invoke 'DescribeSample' due to an error on the server. "
+            "InvalidDataException: Error binding argument 'sample' (position 0): "
+            "nullable: Field required"
+        )
+        with pytest.raises(HubError) as caught:
+            await a.connection.invoke("Bounded", 11)
+        assert caught.value.message == (
+            "Failed to invoke 'Bounded' due to an error on the server. "
+            "InvalidDataException: Error binding argument 'n' (position 0): "
+            "Input should be less than or equal to 10"
+        )
+        with pytest.raises(HubError) as caught:
+            await a.connection.invoke("Add", 1, 2, 3)
+        assert caught.value.message == (
+            "Failed to invoke 'Add' due to an error on the server. "
+            "InvalidDataException: Invocation provides 3 argument(s) but target expects 1 to 2."
+        )
+        assert a.connection.state is HubConnectionState.CONNECTED
 
 
 async def test_send_and_every_kind_of_push(setup: Setup) -> None:

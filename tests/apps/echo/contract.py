@@ -4,9 +4,11 @@ ASP.NET Core functional-test hub."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
-from enum import StrEnum
-from typing import Protocol
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import IntEnum, StrEnum
+from typing import Annotated, Protocol
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +29,45 @@ class Item(BaseModel):
     color: Color = Color.RED
     created_at: datetime | None = None
     payload: bytes = b""
+
+
+class Priority(IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Tag(BaseModel):
+    """A model nested in another."""
+
+    label: str
+    weight: int = 1
+
+
+class Sample(BaseModel):
+    """One field of every type in the codec table (docs/codecs.md)."""
+
+    aware: datetime
+    naive: datetime
+    day: date
+    clock: time
+    span: timedelta
+    blob: bytes
+    amount: Decimal
+    ident: UUID
+    priority: Priority
+    color: Color
+    big: int
+    #: required, and may be null
+    nullable: str | None
+    #: may be left out
+    defaulted: str = "preset"
+    #: may be left out, or null
+    optional: int | None = None
+    #: travels under its alias, not the camelCase policy's name
+    nick: str = Field(default="", alias="nick_name")
+    tag: Tag
+    tags: list[Tag]
+    tag_map: dict[str, Tag]
 
 
 class EchoClient(Protocol):
@@ -50,6 +91,26 @@ class EchoHub(Protocol):
     async def add(self, a: int, b: int = 10) -> int: ...
 
     async def echo_item(self, item: Item) -> Item: ...
+
+    async def echo_sample(self, sample: Sample) -> Sample: ...
+
+    async def make_sample(self) -> Sample:
+        """The reference Sample the interop tests expect to receive."""
+        ...
+
+    async def describe_sample(self, sample: Sample) -> dict[str, str]:
+        """How the server bound each field: its Python repr (datetimes in ISO)."""
+        ...
+
+    async def echo_big(self, n: int) -> int: ...
+
+    async def echo_blob(self, data: bytes) -> bytes: ...
+
+    async def echo_when(self, when: datetime) -> datetime: ...
+
+    async def bounded(self, n: Annotated[int, Field(ge=0, le=10)]) -> int:
+        """Accepts 0 to 10 only: the server validates the constraint."""
+        ...
 
     async def fail(self, message: str) -> None:
         """Raises HubError(message): always reported to the caller."""

@@ -4,15 +4,47 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from starlette.applications import Starlette
 
 from hubgen import HubError
 from hubgen.server import HubOptions, HubRoute
 
-from .contract import Item
+from .contract import Color, Item, Priority, Sample, Tag
 from .generated.echo_hub_server import EchoHubBase
+
+#: The Sample ``make_sample`` returns (tests compare what clients receive with it).
+REFERENCE_SAMPLE = Sample(
+    aware=datetime(2024, 5, 1, 14, 30, 15, 123000, tzinfo=timezone(timedelta(hours=2))),
+    naive=datetime(2024, 5, 1, 12, 30),
+    day=date(2024, 2, 29),
+    clock=time(23, 59, 58, 5),
+    span=timedelta(days=1, hours=2, seconds=3, microseconds=500),
+    blob=bytes([0, 1, 254, 255]),
+    amount=Decimal("1234567890.0123456789"),
+    ident=UUID("12345678-1234-5678-1234-567812345678"),
+    priority=Priority.HIGH,
+    color=Color.GREEN,
+    big=2**53 + 1,
+    nullable=None,
+    nick_name="nick",
+    tag=Tag(label="one"),
+    tags=[Tag(label="two", weight=2), Tag(label="three", weight=3)],
+    tag_map={"four": Tag(label="four", weight=4)},
+)
+
+
+def describe(value: object) -> str:
+    """A field's bound value for tests: datetimes in ISO 8601 (an offset only
+    when aware), everything else its repr."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return repr(value)
+
 
 #: What on_connected / on_disconnected saw, for assertions.
 EVENTS: list[tuple[str, str, str | None]] = []
@@ -39,6 +71,27 @@ class EchoHubImpl(EchoHubBase):
 
     async def echo_item(self, item: Item) -> Item:
         return item
+
+    async def echo_sample(self, sample: Sample) -> Sample:
+        return sample
+
+    async def make_sample(self) -> Sample:
+        return REFERENCE_SAMPLE
+
+    async def describe_sample(self, sample: Sample) -> dict[str, str]:
+        return {name: describe(getattr(sample, name)) for name in Sample.model_fields}
+
+    async def echo_big(self, n: int) -> int:
+        return n
+
+    async def echo_blob(self, data: bytes) -> bytes:
+        return data
+
+    async def echo_when(self, when: datetime) -> datetime:
+        return when
+
+    async def bounded(self, n: int) -> int:
+        return n
 
     async def fail(self, message: str) -> None:
         raise HubError(message)

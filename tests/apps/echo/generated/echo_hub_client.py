@@ -5,17 +5,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable
+from datetime import datetime
 from typing import ClassVar, Final
 
 from hubgen.client import HubProxy, HubStream, Registration
 from hubgen.spec import HubSpec, Method
 
-from ..contract import EchoClient, Item
+from ..contract import EchoClient, Item, Sample
 from .echo_hub_binders import HUB
 
 _ECHO: Final[Method[str]] = HUB.method("echo")
 _ADD: Final[Method[int]] = HUB.method("add")
 _ECHO_ITEM: Final[Method[Item]] = HUB.method("echo_item")
+_ECHO_SAMPLE: Final[Method[Sample]] = HUB.method("echo_sample")
+_MAKE_SAMPLE: Final[Method[Sample]] = HUB.method("make_sample")
+_DESCRIBE_SAMPLE: Final[Method[dict[str, str]]] = HUB.method("describe_sample")
+_ECHO_BIG: Final[Method[int]] = HUB.method("echo_big")
+_ECHO_BLOB: Final[Method[bytes]] = HUB.method("echo_blob")
+_ECHO_WHEN: Final[Method[datetime]] = HUB.method("echo_when")
+_BOUNDED: Final[Method[int]] = HUB.method("bounded")
 _FAIL: Final[Method[None]] = HUB.method("fail")
 _CRASH: Final[Method[None]] = HUB.method("crash")
 _BROADCAST: Final[Method[None]] = HUB.method("broadcast")
@@ -59,6 +67,30 @@ class EchoHubClient(HubProxy):
 
     async def echo_item(self, item: Item) -> Item:
         return await self._invoke(_ECHO_ITEM, item)
+
+    async def echo_sample(self, sample: Sample) -> Sample:
+        return await self._invoke(_ECHO_SAMPLE, sample)
+
+    async def make_sample(self) -> Sample:
+        """The reference Sample the interop tests expect to receive."""
+        return await self._invoke(_MAKE_SAMPLE)
+
+    async def describe_sample(self, sample: Sample) -> dict[str, str]:
+        """How the server bound each field: its Python repr (datetimes in ISO)."""
+        return await self._invoke(_DESCRIBE_SAMPLE, sample)
+
+    async def echo_big(self, n: int) -> int:
+        return await self._invoke(_ECHO_BIG, n)
+
+    async def echo_blob(self, data: bytes) -> bytes:
+        return await self._invoke(_ECHO_BLOB, data)
+
+    async def echo_when(self, when: datetime) -> datetime:
+        return await self._invoke(_ECHO_WHEN, when)
+
+    async def bounded(self, n: int) -> int:
+        """Accepts 0 to 10 only: the server validates the constraint."""
+        return await self._invoke(_BOUNDED, n)
 
     async def fail(self, message: str) -> None:
         """Raises HubError(message): always reported to the caller."""

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import ClassVar, Final
 
 from hubgen.server import ClientProxy, Hub, SingleClientProxy
 from hubgen.spec import HubSpec, Method
 
-from ..contract import Item
+from ..contract import Item, Sample
 from .echo_hub_binders import HUB
 
 _MESSAGE: Final[Method[None]] = HUB.client_method("message")
@@ -55,6 +56,30 @@ class EchoHubBase(Hub[EchoClientProxy, EchoClientSingleProxy]):
 
     @abc.abstractmethod
     async def echo_item(self, item: Item) -> Item: ...
+
+    @abc.abstractmethod
+    async def echo_sample(self, sample: Sample) -> Sample: ...
+
+    @abc.abstractmethod
+    async def make_sample(self) -> Sample:
+        """The reference Sample the interop tests expect to receive."""
+
+    @abc.abstractmethod
+    async def describe_sample(self, sample: Sample) -> dict[str, str]:
+        """How the server bound each field: its Python repr (datetimes in ISO)."""
+
+    @abc.abstractmethod
+    async def echo_big(self, n: int) -> int: ...
+
+    @abc.abstractmethod
+    async def echo_blob(self, data: bytes) -> bytes: ...
+
+    @abc.abstractmethod
+    async def echo_when(self, when: datetime) -> datetime: ...
+
+    @abc.abstractmethod
+    async def bounded(self, n: int) -> int:
+        """Accepts 0 to 10 only: the server validates the constraint."""
 
     @abc.abstractmethod
     async def fail(self, message: str) -> None:

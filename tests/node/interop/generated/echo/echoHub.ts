@@ -3,12 +3,14 @@
 
 import type { HubConnection, IStreamResult } from "@microsoft/signalr";
 
-import type { Item, ItemInput } from "./models.js";
+import type { Item, ItemInput, Sample, SampleInput } from "./models.js";
 import {
   type ConnectOptions,
   type Disposable,
   type HubStream,
+  type JsonWire,
   type StreamOptions,
+  type Wire,
   connect,
   registerHandlers,
   toHubStream,
@@ -16,12 +18,22 @@ import {
 } from "./runtime.js";
 
 /** What clients call on the server. */
-export interface EchoHub {
+export interface EchoHub<W extends Wire = JsonWire> {
   /** The connection calls go through: start and stop it, watch its state. */
   readonly connection: HubConnection;
   echo(text: string): Promise<string>;
   add(a: number, b?: number): Promise<number>;
-  echoItem(item: ItemInput): Promise<Item>;
+  echoItem(item: ItemInput<W>): Promise<Item<W>>;
+  echoSample(sample: SampleInput<W>): Promise<Sample<W>>;
+  /** The reference Sample the interop tests expect to receive. */
+  makeSample(): Promise<Sample<W>>;
+  /** How the server bound each field: its Python repr (datetimes in ISO). */
+  describeSample(sample: SampleInput<W>): Promise<Record<string, string>>;
+  echoBig(n: number): Promise<number>;
+  echoBlob(data: W["bytes"]): Promise<W["bytes"]>;
+  echoWhen(when: W["datetime"]): Promise<W["datetime"]>;
+  /** Accepts 0 to 10 only: the server validates the constraint. */
+  bounded(n: number): Promise<number>;
   /** Raises HubError(message): always reported to the caller. */
   fail(message: string): Promise<void>;
   /** Raises RuntimeError: details only with detailed errors. */
@@ -30,7 +42,7 @@ export interface EchoHub {
   sendOthers(text: string): Promise<void>;
   sendCaller(text: string): Promise<void>;
   sendTo(connectionId: string, text: string): Promise<void>;
-  sendItemToAll(item: ItemInput): Promise<void>;
+  sendItemToAll(item: ItemInput<W>): Promise<void>;
   join(group: string): Promise<void>;
   leave(group: string): Promise<void>;
   sendGroup(group: string, text: string): Promise<void>;
@@ -50,23 +62,23 @@ export interface EchoHub {
    * Routes EchoClient calls from the server to the handlers `receiver`
    * has; `dispose()` removes exactly those handlers again.
    */
-  register(receiver: Partial<EchoClient>): Disposable;
+  register(receiver: Partial<EchoClient<W>>): Disposable;
   /** Calls `handler` for every message call from the server. */
-  onMessage(handler: EchoClient["message"]): Disposable;
+  onMessage(handler: EchoClient<W>["message"]): Disposable;
   /** Calls `handler` for every itemReceived call from the server. */
-  onItemReceived(handler: EchoClient["itemReceived"]): Disposable;
+  onItemReceived(handler: EchoClient<W>["itemReceived"]): Disposable;
   /**
    * Calls `handler` for every ask call from the server.
    *
    * A client result: the server waits for the answer.
    */
-  onAsk(handler: EchoClient["ask"]): Disposable;
+  onAsk(handler: EchoClient<W>["ask"]): Disposable;
 }
 
 /** What the server calls on clients. */
-export interface EchoClient {
+export interface EchoClient<W extends Wire = JsonWire> {
   message: (text: string) => void | Promise<void>;
-  itemReceived: (item: Item) => void | Promise<void>;
+  itemReceived: (item: Item<W>) => void | Promise<void>;
   /** A client result: the server waits for the answer. */
   ask: (question: string) => number | Promise<number>;
 }
@@ -76,9 +88,15 @@ export interface EchoClient {
  * built from `options` (not started yet: call `connection.start()`). Calls send
  * the wire names and every parameter default explicitly.
  */
-export function createEchoHub(connection: HubConnection): EchoHub;
-export function createEchoHub(url: string, options?: ConnectOptions): EchoHub;
-export function createEchoHub(target: HubConnection | string, options?: ConnectOptions): EchoHub {
+export function createEchoHub<W extends Wire = JsonWire>(connection: HubConnection): EchoHub<W>;
+export function createEchoHub<W extends Wire = JsonWire>(
+  url: string,
+  options?: ConnectOptions<W>,
+): EchoHub<W>;
+export function createEchoHub<W extends Wire = JsonWire>(
+  target: HubConnection | string,
+  options?: ConnectOptions<W>,
+): EchoHub<W> {
   const connection = typeof target === "string" ? connect(target, options) : target;
   return {
     connection,
@@ -88,8 +106,29 @@ export function createEchoHub(target: HubConnection | string, options?: ConnectO
     add(a: number, b: number = 10): Promise<number> {
       return connection.invoke<number>("Add", a, b);
     },
-    echoItem(item: ItemInput): Promise<Item> {
-      return connection.invoke<Item>("EchoItem", item);
+    echoItem(item: ItemInput<W>): Promise<Item<W>> {
+      return connection.invoke<Item<W>>("EchoItem", item);
+    },
+    echoSample(sample: SampleInput<W>): Promise<Sample<W>> {
+      return connection.invoke<Sample<W>>("EchoSample", sample);
+    },
+    makeSample(): Promise<Sample<W>> {
+      return connection.invoke<Sample<W>>("MakeSample");
+    },
+    describeSample(sample: SampleInput<W>): Promise<Record<string, string>> {
+      return connection.invoke<Record<string, string>>("DescribeSample", sample);
+    },
+    echoBig(n: number): Promise<number> {
+      return connection.invoke<number>("EchoBig", n);
+    },
+    echoBlob(data: W["bytes"]): Promise<W["bytes"]> {
+      return connection.invoke<W["bytes"]>("EchoBlob", data);
+    },
+    echoWhen(when: W["datetime"]): Promise<W["datetime"]> {
+      return connection.invoke<W["datetime"]>("EchoWhen", when);
+    },
+    bounded(n: number): Promise<number> {
+      return connection.invoke<number>("Bounded", n);
     },
     fail(message: string): Promise<void> {
       return connection.invoke<void>("Fail", message);
@@ -109,7 +148,7 @@ export function createEchoHub(target: HubConnection | string, options?: ConnectO
     sendTo(connectionId: string, text: string): Promise<void> {
       return connection.invoke<void>("SendTo", connectionId, text);
     },
-    sendItemToAll(item: ItemInput): Promise<void> {
+    sendItemToAll(item: ItemInput<W>): Promise<void> {
       return connection.invoke<void>("SendItemToAll", item);
     },
     join(group: string): Promise<void> {
@@ -157,16 +196,16 @@ export function createEchoHub(target: HubConnection | string, options?: ConnectO
     doubleUpload(numbers: IStreamResult<number> | AsyncIterable<number>, options?: StreamOptions): HubStream<number> {
       return toHubStream(() => connection.stream<number>("DoubleUpload", toStreamResult(numbers)), options);
     },
-    register(receiver: Partial<EchoClient>): Disposable {
+    register(receiver: Partial<EchoClient<W>>): Disposable {
       return registerEchoClient(connection, receiver);
     },
-    onMessage(handler: EchoClient["message"]): Disposable {
+    onMessage(handler: EchoClient<W>["message"]): Disposable {
       return registerHandlers(connection, [["Message", handler]]);
     },
-    onItemReceived(handler: EchoClient["itemReceived"]): Disposable {
+    onItemReceived(handler: EchoClient<W>["itemReceived"]): Disposable {
       return registerHandlers(connection, [["ItemReceived", handler]]);
     },
-    onAsk(handler: EchoClient["ask"]): Disposable {
+    onAsk(handler: EchoClient<W>["ask"]): Disposable {
       return registerHandlers(connection, [["Ask", handler]]);
     },
   };
@@ -176,9 +215,9 @@ export function createEchoHub(target: HubConnection | string, options?: ConnectO
  * Routes EchoClient calls from the server to the handlers `receiver`
  * has; `dispose()` removes exactly those handlers again.
  */
-export function registerEchoClient(
+export function registerEchoClient<W extends Wire = JsonWire>(
   connection: HubConnection,
-  receiver: Partial<EchoClient>,
+  receiver: Partial<EchoClient<W>>,
 ): Disposable {
   return registerHandlers(connection, [
     ["Message", receiver.message?.bind(receiver)],
