@@ -8,7 +8,9 @@ import {
   type ConnectOptions,
   type Disposable,
   type HubStream,
+  type JsonWire,
   type StreamOptions,
+  type Wire,
   connect,
   registerHandlers,
   toHubStream,
@@ -16,12 +18,12 @@ import {
 } from "./runtime.js";
 
 /** What clients call on the server. */
-export interface EchoHub {
+export interface EchoHub<W extends Wire = JsonWire> {
   /** The connection calls go through: start and stop it, watch its state. */
   readonly connection: HubConnection;
   echo(text: string): Promise<string>;
   add(a: number, b?: number): Promise<number>;
-  echoItem(item: ItemInput): Promise<Item>;
+  echoItem(item: ItemInput<W>): Promise<Item<W>>;
   /** Raises HubError(message): always reported to the caller. */
   fail(message: string): Promise<void>;
   /** Raises RuntimeError: details only with detailed errors. */
@@ -30,7 +32,7 @@ export interface EchoHub {
   sendOthers(text: string): Promise<void>;
   sendCaller(text: string): Promise<void>;
   sendTo(connectionId: string, text: string): Promise<void>;
-  sendItemToAll(item: ItemInput): Promise<void>;
+  sendItemToAll(item: ItemInput<W>): Promise<void>;
   join(group: string): Promise<void>;
   leave(group: string): Promise<void>;
   sendGroup(group: string, text: string): Promise<void>;
@@ -50,23 +52,23 @@ export interface EchoHub {
    * Routes EchoClient calls from the server to the handlers `receiver`
    * has; `dispose()` removes exactly those handlers again.
    */
-  register(receiver: Partial<EchoClient>): Disposable;
+  register(receiver: Partial<EchoClient<W>>): Disposable;
   /** Calls `handler` for every message call from the server. */
-  onMessage(handler: EchoClient["message"]): Disposable;
+  onMessage(handler: EchoClient<W>["message"]): Disposable;
   /** Calls `handler` for every itemReceived call from the server. */
-  onItemReceived(handler: EchoClient["itemReceived"]): Disposable;
+  onItemReceived(handler: EchoClient<W>["itemReceived"]): Disposable;
   /**
    * Calls `handler` for every ask call from the server.
    *
    * A client result: the server waits for the answer.
    */
-  onAsk(handler: EchoClient["ask"]): Disposable;
+  onAsk(handler: EchoClient<W>["ask"]): Disposable;
 }
 
 /** What the server calls on clients. */
-export interface EchoClient {
+export interface EchoClient<W extends Wire = JsonWire> {
   message: (text: string) => void | Promise<void>;
-  itemReceived: (item: Item) => void | Promise<void>;
+  itemReceived: (item: Item<W>) => void | Promise<void>;
   /** A client result: the server waits for the answer. */
   ask: (question: string) => number | Promise<number>;
 }
@@ -76,9 +78,15 @@ export interface EchoClient {
  * built from `options` (not started yet: call `connection.start()`). Calls send
  * the wire names and every parameter default explicitly.
  */
-export function createEchoHub(connection: HubConnection): EchoHub;
-export function createEchoHub(url: string, options?: ConnectOptions): EchoHub;
-export function createEchoHub(target: HubConnection | string, options?: ConnectOptions): EchoHub {
+export function createEchoHub<W extends Wire = JsonWire>(connection: HubConnection): EchoHub<W>;
+export function createEchoHub<W extends Wire = JsonWire>(
+  url: string,
+  options?: ConnectOptions<W>,
+): EchoHub<W>;
+export function createEchoHub<W extends Wire = JsonWire>(
+  target: HubConnection | string,
+  options?: ConnectOptions<W>,
+): EchoHub<W> {
   const connection = typeof target === "string" ? connect(target, options) : target;
   return {
     connection,
@@ -88,8 +96,8 @@ export function createEchoHub(target: HubConnection | string, options?: ConnectO
     add(a: number, b: number = 10): Promise<number> {
       return connection.invoke<number>("Add", a, b);
     },
-    echoItem(item: ItemInput): Promise<Item> {
-      return connection.invoke<Item>("EchoItem", item);
+    echoItem(item: ItemInput<W>): Promise<Item<W>> {
+      return connection.invoke<Item<W>>("EchoItem", item);
     },
     fail(message: string): Promise<void> {
       return connection.invoke<void>("Fail", message);
@@ -109,7 +117,7 @@ export function createEchoHub(target: HubConnection | string, options?: ConnectO
     sendTo(connectionId: string, text: string): Promise<void> {
       return connection.invoke<void>("SendTo", connectionId, text);
     },
-    sendItemToAll(item: ItemInput): Promise<void> {
+    sendItemToAll(item: ItemInput<W>): Promise<void> {
       return connection.invoke<void>("SendItemToAll", item);
     },
     join(group: string): Promise<void> {
@@ -157,16 +165,16 @@ export function createEchoHub(target: HubConnection | string, options?: ConnectO
     doubleUpload(numbers: IStreamResult<number> | AsyncIterable<number>, options?: StreamOptions): HubStream<number> {
       return toHubStream(() => connection.stream<number>("DoubleUpload", toStreamResult(numbers)), options);
     },
-    register(receiver: Partial<EchoClient>): Disposable {
+    register(receiver: Partial<EchoClient<W>>): Disposable {
       return registerEchoClient(connection, receiver);
     },
-    onMessage(handler: EchoClient["message"]): Disposable {
+    onMessage(handler: EchoClient<W>["message"]): Disposable {
       return registerHandlers(connection, [["Message", handler]]);
     },
-    onItemReceived(handler: EchoClient["itemReceived"]): Disposable {
+    onItemReceived(handler: EchoClient<W>["itemReceived"]): Disposable {
       return registerHandlers(connection, [["ItemReceived", handler]]);
     },
-    onAsk(handler: EchoClient["ask"]): Disposable {
+    onAsk(handler: EchoClient<W>["ask"]): Disposable {
       return registerHandlers(connection, [["Ask", handler]]);
     },
   };
@@ -176,9 +184,9 @@ export function createEchoHub(target: HubConnection | string, options?: ConnectO
  * Routes EchoClient calls from the server to the handlers `receiver`
  * has; `dispose()` removes exactly those handlers again.
  */
-export function registerEchoClient(
+export function registerEchoClient<W extends Wire = JsonWire>(
   connection: HubConnection,
-  receiver: Partial<EchoClient>,
+  receiver: Partial<EchoClient<W>>,
 ): Disposable {
   return registerHandlers(connection, [
     ["Message", receiver.message?.bind(receiver)],

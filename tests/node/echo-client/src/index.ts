@@ -7,6 +7,11 @@ export type {
   AbortSignalLike,
   ConnectOptions,
   Disposable,
+  HubProtocolChoice,
   HubStream,
+  JsonWire,
+  MessagePackWire,
   StreamOptions,
+  Wire,
 } from "./runtime.js";
+export { json } from "./runtime.js";
