@@ -98,8 +98,10 @@ def _generate(args: argparse.Namespace, out: TextIO) -> int:
         )
     except CodegenError as exc:
         raise _Failure(f"hubgen: {exc}", EXIT_FAILED) from None
+    typescript_out = config.typescript_out
+    owned = [] if typescript_out is None else [typescript_out, typescript_out / "src"]
     try:
-        changes = write(files, check=args.check)
+        changes = write(files, check=args.check, owned=owned)
     except OSError as exc:
         raise _Failure(f"hubgen: nothing written: {exc}", EXIT_FAILED) from None
     if args.check:

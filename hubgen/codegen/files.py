@@ -86,8 +86,13 @@ def _extras(directories: Iterable[Path], produced: set[Path]) -> list[Path]:
     return extras
 
 
-def changes(files: Sequence[GeneratedFile]) -> list[Change]:
-    """What :func:`write` would change, in a stable order."""
+def changes(files: Sequence[GeneratedFile], *, owned: Iterable[Path] = ()) -> list[Change]:
+    """What :func:`write` would change, in a stable order.
+
+    Stale generated files are looked for in the folders of ``files`` and in
+    the ``owned`` folders (a TypeScript output folder and its ``src``, so that
+    switching between sources and a package leaves nothing behind).
+    """
     out: list[Change] = []
     for file in files:
         current = _read(file.path)
@@ -96,7 +101,7 @@ def changes(files: Sequence[GeneratedFile]) -> list[Change]:
         elif current != file.text:
             out.append(Change(file.path, ChangeKind.STALE))
     produced = {file.path.resolve() for file in files}
-    directories = sorted({file.path.parent for file in files})
+    directories = sorted({file.path.parent for file in files} | {Path(d) for d in owned})
     out += [Change(path, ChangeKind.EXTRA) for path in _extras(directories, produced)]
     return out
 
@@ -105,14 +110,17 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.hubgen-tmp")
 
 
-def write(files: Sequence[GeneratedFile], *, check: bool) -> list[Change]:
+def write(
+    files: Sequence[GeneratedFile], *, check: bool, owned: Iterable[Path] = ()
+) -> list[Change]:
     """Bring the disk in line with ``files``; return what differed.
 
-    Generated files in the files' directories that are no longer produced are
-    removed. With ``check`` nothing is written. Either every change is made or,
-    if one fails, none is (the error is raised).
+    Generated files in the files' directories (and the ``owned`` ones, see
+    :func:`changes`) that are no longer produced are removed. With ``check``
+    nothing is written. Either every change is made or, if one fails, none is
+    (the error is raised).
     """
-    pending = changes(files)
+    pending = changes(files, owned=owned)
     if check or not pending:
         return pending
     texts = {file.path: file.text for file in files}

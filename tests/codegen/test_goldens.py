@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -123,6 +124,33 @@ def test_generated_typescript_passes_tsc_strict(
         shutil.copytree(config.typescript_out, tmp_path / case)
     problems = tsc_problems(tmp_path)
     assert problems is None, problems
+
+
+#: A relative import: ``from "./x.js"`` (Node's ES module resolution needs the extension).
+_RELATIVE_IMPORT = re.compile(r'from "(\.{1,2}/[^"]*)"')
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_generated_typescript_keeps_to_the_rules(
+    case: str, generated: dict[str, tuple[Path, dict[str, str]]]
+) -> None:
+    """No checks switched off, no ``any``, relative imports with ``.js``; type-only
+    imports as ``import type`` are enforced by tsc (verbatimModuleSyntax)."""
+    _, tree = generated[case]
+    sources = {name: text for name, text in tree.items() if name.endswith(".ts")}
+    assert sources
+    for name, text in sources.items():
+        for banned in ("@ts-nocheck", "@ts-ignore", "@ts-expect-error", "eslint-disable"):
+            assert banned not in text, f"{name}: {banned}"
+        assert not re.search(r"\bany\b", _code(text)), f"{name}: uses any"
+        for target in _RELATIVE_IMPORT.findall(text):
+            assert target.endswith(".js"), f"{name}: import from {target!r}"
+
+
+def _code(text: str) -> str:
+    """TypeScript without its comments and string literals."""
+    text = re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.DOTALL)
+    return re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)

@@ -4,10 +4,13 @@ to a Node client on the generated TypeScript client, and as the example script."
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import Literal, TypeVar
 
+import httpx
 import pytest
 from chat.contract import ChatMessage
 from chat.generated.chat_hub_client import ChatHubClient
@@ -140,3 +143,26 @@ async def test_the_example_client_script() -> None:
     output = stdout.decode()
     assert "* joined lobby as sam; sam here" in output
     assert "[lobby] sam: scripted hello" in output
+
+
+async def test_the_hub_is_served_when_the_page_is_not_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A machine without Node.js cannot build the page: the server says so and
+    serves the hub (and the page's HTML, which tells how to build it)."""
+    import chat.server
+
+    public = tmp_path / "public"
+    shutil.copytree(chat.server.WEB_ROOT, public, ignore=shutil.ignore_patterns("build"))
+    monkeypatch.setattr(chat.server, "WEB_ROOT", public)
+    with caplog.at_level(logging.WARNING, logger="chat.server"):
+        app = create_app()
+    assert "the chat page's script is not built" in caplog.text
+    async with serve(app) as base_url:
+        async with httpx.AsyncClient() as http:
+            page = await http.get(f"{base_url}/")
+            assert page.status_code == 200
+            assert "examples/chat/web/build" in page.text
+            assert (await http.get(f"{base_url}/build/app.js")).status_code == 404
+        async with HubConnection(f"{base_url}/chat") as connection:
+            assert await ChatHubClient(connection).join("lobby", "nodeless") == []

@@ -19,7 +19,7 @@ from tests.support.tsnode import build_driver
 
 ROOT = Path(__file__).parents[2]
 DRIVER = ROOT / "tests" / "node" / "interop" / "codec-types.ts"
-GENERATED_TS = ROOT / "tests" / "node" / "interop" / "generated" / "echo"
+GENERATED_TS = ROOT / "tests" / "node" / "echo-client" / "src"
 
 pytestmark = pytest.mark.node
 

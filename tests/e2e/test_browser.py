@@ -1,0 +1,205 @@
+"""The chat example's web page in headless Chromium.
+
+Two pages (one on JSON, one on MessagePack) chat through the generated npm
+package bundled with esbuild, and a Python client (the generated
+``ChatHubClient`` over ``hubgen.client.HubConnection``) joins: every message
+shows on both pages. Run once per transport; the server records which
+transport the pages really used. Screenshots go to ``artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from chat.contract import ChatMessage
+from chat.generated.chat_hub_client import ChatHubClient
+from chat.hub import ChatHub
+from chat.server import WEB_ROOT, create_app
+
+from hubgen.client import HubConnection
+from tests.support.node import NODE_DIR, ensure_node_modules
+from tests.support.server import serve
+
+ROOT = Path(__file__).parents[2]
+BUILD = ROOT / "examples" / "chat" / "web" / "build"
+DRIVER = NODE_DIR / "browser" / "chat-pages.mjs"
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "artifacts" / "browser"
+
+pytestmark = pytest.mark.node
+
+
+class RecordingChatHub(ChatHub):
+    """The chat hub, noting how each user joined: (transport, protocol)."""
+
+    joined: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    async def join(self, room: str, user: str) -> list[ChatMessage]:
+        self.joined[user] = (self.context.transport, self.context.protocol)
+        return await super().join(room, user)
+
+
+class Inbox:
+    """The Python client's ChatClient receiver."""
+
+    def __init__(self) -> None:
+        self.messages: asyncio.Queue[ChatMessage] = asyncio.Queue()
+
+    async def message_received(self, message: ChatMessage) -> None:
+        await self.messages.put(message)
+
+    async def user_joined(self, room: str, user: str) -> None:
+        pass
+
+    async def user_left(self, room: str, user: str) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def page_bundle() -> Path:
+    """examples/chat/web/build: the generated package compiled, the page bundled."""
+    assert CHROMIUM.exists(), "Debian's chromium is needed: run scripts/bootstrap dev"
+    assert shutil.which("npm"), "npm is needed to build the chat page"
+    ensure_node_modules()
+    if not (NODE_DIR / "node_modules" / "playwright-core").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+    result = subprocess.run([str(BUILD)], capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    bundle = WEB_ROOT / "build" / "app.js"
+    assert bundle.is_file()
+    return bundle
+
+
+class Browser:
+    """The browser driver (tests/node/browser/chat-pages.mjs): one command at a
+    time, each answered by one JSON event line."""
+
+    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    @classmethod
+    async def start(cls, *args: str, log: Path) -> Browser:
+        with log.open("wb") as stderr:
+            process = await asyncio.create_subprocess_exec(
+                "node",
+                str(DRIVER),
+                *args,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,
+            )
+        return cls(process, log)
+
+    async def call(self, line: str, timeout: float = 15) -> Any:
+        """Run a command; the data of its answer (a failed command fails the test)."""
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        await self.process.stdin.drain()
+        async with asyncio.timeout(timeout):
+            answer = await self.process.stdout.readline()
+        if not answer:
+            raise AssertionError(f"the browser driver exited: {self.log.read_text()}")
+        event = json.loads(answer)
+        if event["event"] == "error":
+            raise AssertionError(f"browser driver: {event['data']}")
+        assert event["event"] == line.split(" ", 1)[0], event
+        return event["data"]
+
+    async def close(self) -> list[str]:
+        """Quit; the page errors the driver saw (uncaught exceptions, console errors)."""
+        try:
+            problems: list[str] = await self.call("quit", timeout=20)
+            async with asyncio.timeout(20):
+                await self.process.wait()
+            return problems
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+
+
+@pytest.mark.parametrize("transport", ["websockets", "longpolling"])
+async def test_two_pages_and_a_python_client_chat(
+    transport: str, page_bundle: Path, tmp_path: Path
+) -> None:
+    RecordingChatHub.joined = {}
+    app = create_app(hub_class=RecordingChatHub)
+    shots = ARTIFACTS / transport
+    shots.mkdir(parents=True, exist_ok=True)
+    async with serve(app) as base_url:
+        browser = await Browser.start(
+            base_url, transport, str(tmp_path / "profile"), log=tmp_path / "driver.log"
+        )
+        try:
+            ann = await browser.call("open ann ann json", timeout=40)
+            assert ann["status"] == f"ann in #lobby · json over {transport}"
+            bob = await browser.call("open bob bob messagepack")
+            assert bob["status"] == f"bob in #lobby · messagepack over {transport}"
+            await browser.call("notice ann bob joined")
+
+            await browser.call("say ann hello from ann")
+            await browser.call("say bob hi ann, bob here")
+            for page in ("ann", "bob"):
+                await browser.call(f"wait {page} ann hello from ann")
+                await browser.call(f"wait {page} bob hi ann, bob here")
+
+            async with HubConnection(f"{base_url}/chat") as connection:
+                python = ChatHubClient(connection)
+                inbox = Inbox()
+                with python.register(inbox):
+                    history = await python.join("lobby", "pyra")
+                    assert [(m.author, m.text) for m in history] == [
+                        ("ann", "hello from ann"),
+                        ("bob", "hi ann, bob here"),
+                    ]
+                    for page in ("ann", "bob"):
+                        await browser.call(f"notice {page} pyra joined")
+                    sent = await python.send("lobby", "hello pages, this is Python")
+                    for page in ("ann", "bob"):
+                        await browser.call(f"wait {page} pyra hello pages, this is Python")
+                    await browser.call("say bob welcome pyra")
+                    async with asyncio.timeout(10):
+                        while (received := await inbox.messages.get()).author != "bob":
+                            pass
+                    assert received.text == "welcome pyra"
+
+                    await browser.call(f"screenshot ann {shots / 'ann.png'}")
+                    await browser.call(f"screenshot bob {shots / 'bob.png'}")
+                    on_ann = await browser.call("messages ann")
+                    on_bob = await browser.call("messages bob")
+            await browser.call("notice ann pyra left")
+        finally:
+            problems = await browser.close()
+
+    expected = [
+        ("ann", "hello from ann"),
+        ("bob", "hi ann, bob here"),
+        ("pyra", "hello pages, this is Python"),
+        ("bob", "welcome pyra"),
+    ]
+    assert [(m["author"], m["text"]) for m in on_ann] == expected
+    assert [m["id"] for m in on_ann] == [m["id"] for m in on_bob]
+    assert on_ann[2]["id"] == str(sent.id)
+    # the types the package declares: JsonWire strings, MessagePackWire Dates
+    assert {m["sentAtType"] for m in on_ann} == {"string"}
+    assert {m["sentAtType"] for m in on_bob} == {"Date"}
+    assert problems == []
+    assert (shots / "ann.png").stat().st_size > 0
+    assert (shots / "bob.png").stat().st_size > 0
+
+    # the server saw the pages use the transport asked for (the Python
+    # client negotiates, and gets WebSockets)
+    used = "WebSockets" if transport == "websockets" else "LongPolling"
+    assert RecordingChatHub.joined == {
+        "ann": (used, "json"),
+        "bob": (used, "messagepack"),
+        "pyra": ("WebSockets", "json"),
+    }

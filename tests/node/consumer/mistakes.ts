@@ -1,0 +1,86 @@
+// What the packed @hubgen-tests/echo-client package must reject. tsc fails on
+// an unused `@ts-expect-error`, so this file compiles only if every marked line
+// really is an error (tests/e2e/test_typescript_package.py).
+import {
+  type EchoClient,
+  type HubStream,
+  type Item,
+  type MessagePackWire,
+  createEchoHub,
+} from "@hubgen-tests/echo-client";
+import { messagePack } from "@hubgen-tests/echo-client/messagepack";
+
+export async function mistakes(url: string): Promise<void> {
+  const hub = createEchoHub(url);
+
+  // method names
+  // @ts-expect-error no such method (the wire name is Echo, the method echo)
+  await hub.Echo("hi");
+  // @ts-expect-error no such method
+  await hub.echoo("hi");
+
+  // argument types and counts
+  // @ts-expect-error a string is required
+  await hub.echo(42);
+  // @ts-expect-error `a` is required; only `b` has a default
+  await hub.add();
+  // @ts-expect-error too many arguments
+  await hub.add(1, 2, 3);
+  // @ts-expect-error `name` is required in an Item
+  await hub.echoItem({ quantity: 2 });
+  // @ts-expect-error not a Color
+  await hub.echoItem({ name: "x", color: "blue" });
+  // @ts-expect-error exactOptionalPropertyTypes: leave it out instead
+  await hub.echoItem({ name: "x", quantity: undefined });
+  // @ts-expect-error over JSON, bytes are base64 strings
+  await hub.echoItem({ name: "x", payload: new Uint8Array([1]) });
+
+  // result types
+  // @ts-expect-error add returns a number
+  const added: string = await hub.add(1);
+  // @ts-expect-error over JSON, bytes arrive as a string
+  const payload: Uint8Array = (await hub.echoItem({ name: "x" })).payload;
+
+  // receiver signatures
+  // @ts-expect-error message receives a string
+  hub.register({ message: (text: number) => void text });
+  // @ts-expect-error a client result must be a number
+  hub.register({ ask: (question: string) => question });
+  // @ts-expect-error no such client method
+  hub.register({ mesage: (text: string) => void text });
+  // @ts-expect-error message takes one argument
+  hub.onMessage((text: string, extra: string) => void [text, extra]);
+  // @ts-expect-error an item, not a string
+  const receiver: Partial<EchoClient> = { itemReceived: (item: string) => void item };
+
+  // stream item types
+  // @ts-expect-error counter streams numbers
+  const strings: HubStream<string> = hub.counter(3);
+  for await (const value of hub.counter(3)) {
+    // @ts-expect-error a number
+    const text: string = value;
+    void text;
+  }
+  // @ts-expect-error the signal goes in the options
+  hub.counter(3, 0, new AbortController().signal);
+  async function* words(): AsyncGenerator<string> {
+    yield "one";
+  }
+  async function* counts(): AsyncGenerator<number> {
+    yield 1;
+  }
+  // @ts-expect-error sumUpload takes numbers
+  await hub.sumUpload(words());
+  // @ts-expect-error an upload is not a stream result to subscribe to
+  hub.sumUpload(counts()).subscribe({});
+
+  // the wire types follow the protocol
+  const binary = createEchoHub(url, { protocol: messagePack });
+  const item: Item<MessagePackWire> = await binary.echoItem({ name: "x", payload: new Uint8Array([1]) });
+  // @ts-expect-error over MessagePack, bytes are a Uint8Array
+  const base64: string = item.payload;
+  // @ts-expect-error a MessagePack hub is not a JSON hub
+  const json: Item = await binary.echoItem({ name: "x" });
+
+  void [added, payload, receiver, strings, base64, json];
+}

@@ -1,0 +1,138 @@
+// A consumer of the packed @hubgen-tests/echo-client package, as an application
+// would use it: installed from its tarball, compiled with the strictest flags,
+// run in Node against the echo hub by tests/e2e/test_typescript_package.py.
+// Prints one JSON object a line: {"step": ..., "value": ...}.
+//
+// Usage: node usage.js <hub url>
+import {
+  type EchoClient,
+  type EchoHub,
+  type HubStream,
+  type Item,
+  type MessagePackWire,
+  Color,
+  createEchoHub,
+} from "@hubgen-tests/echo-client";
+import { messagePack } from "@hubgen-tests/echo-client/messagepack";
+import { LogLevel } from "@microsoft/signalr";
+
+const url = process.argv[2];
+if (url === undefined) {
+  throw new Error("usage: node usage.js <hub url>");
+}
+
+function report(step: string, value: unknown): void {
+  process.stdout.write(`${JSON.stringify({ step, value })}\n`);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+async function* numbers(...values: number[]): AsyncGenerator<number> {
+  for (const value of values) {
+    yield value;
+  }
+}
+
+async function collect<T>(stream: HubStream<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of stream) {
+    items.push(item);
+  }
+  return items;
+}
+
+const hub: EchoHub = createEchoHub(url, { logger: LogLevel.Error });
+
+// a partial receiver: only the methods this application handles
+const messages: string[] = [];
+const receiver: Partial<EchoClient> = {
+  message: (text) => {
+    messages.push(text);
+  },
+};
+const registration = hub.register(receiver);
+// a client result: the server awaits the answer
+const answering = hub.onAsk((question) => question.length);
+
+await hub.connection.start();
+report("echo", await hub.echo("hello"));
+report("add", await hub.add(1)); // the default travels explicitly
+const item: Item = await hub.echoItem({ name: "thing", color: Color.GREEN });
+report("echoItem", item);
+
+report("counter", await collect(hub.counter(3)));
+
+// leaving a loop early cancels the stream on the server
+const early: number[] = [];
+for await (const value of hub.counter(1000, 0.01)) {
+  early.push(value);
+  if (early.length === 3) {
+    break;
+  }
+}
+report("break", early);
+
+// so does aborting the call's signal; the loop throws the signal's reason
+const controller = new AbortController();
+const aborted: number[] = [];
+try {
+  for await (const value of hub.counter(1000, 0.01, { signal: controller.signal })) {
+    aborted.push(value);
+    if (aborted.length === 2) {
+      controller.abort(new Error("enough"));
+    }
+  }
+  report("abort", "not aborted");
+} catch (error: unknown) {
+  report("abort", { items: aborted, error: describe(error) });
+}
+
+// an already aborted signal never starts the stream
+try {
+  await collect(hub.counter(5, 0, { signal: AbortSignal.abort() }));
+} catch (error: unknown) {
+  report("abortedBefore", describe(error));
+}
+
+try {
+  await collect(hub.failingStream(2));
+} catch (error: unknown) {
+  report("failingStream", describe(error));
+}
+
+report("sumUpload", await hub.sumUpload(numbers(1, 2, 3, 4)));
+report("doubleUpload", await collect(hub.doubleUpload(numbers(5, 6))));
+report("askCaller", await hub.askCaller("how long is this?"));
+
+await hub.sendCaller("one");
+registration.dispose();
+answering.dispose();
+await hub.sendCaller("two"); // no handler any more
+await hub.whoami(); // the server answers after it sent "two"
+report("messages", messages);
+try {
+  await hub.askCaller("anyone?");
+  report("askAfterDispose", "answered");
+} catch (error: unknown) {
+  report("askAfterDispose", describe(error));
+}
+await hub.connection.stop();
+
+// MessagePack: bytes are Uint8Array and datetimes Date, as the types say
+const binary = createEchoHub(url, { protocol: messagePack, logger: LogLevel.Error });
+await binary.connection.start();
+const sent = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
+const echoed: Item<MessagePackWire> = await binary.echoItem({
+  name: "bytes",
+  payload: new Uint8Array([1, 2, 255]),
+  createdAt: sent,
+});
+report("messagepack", {
+  payload: Array.from(echoed.payload),
+  createdAt: echoed.createdAt?.toISOString() ?? null,
+  payloadIsUint8Array: echoed.payload instanceof Uint8Array,
+});
+await binary.connection.stop();
+report("done", null);
