@@ -67,6 +67,8 @@ class Connection:
         self._has_room = asyncio.Event()
         self._has_room.set()
         self._writer: asyncio.Task[None] | None = None
+        #: A transport write is under way (by the writer or a reply written inline).
+        self._writing = False
         self._reader: asyncio.Task[Any] | None = None
         self._receiving = False
         self._closed = asyncio.Event()
@@ -155,8 +157,25 @@ class Connection:
         return True
 
     async def send_own(self, data: bytes) -> None:
-        """Queue a reply to this connection's own call, waiting for room."""
+        """Send a reply to this connection's own call: at once, on the calling
+        task, when nothing is queued or being written (the common case, which
+        saves the writer a wake-up per reply); else queued, waiting for room."""
         if self._closed.is_set():
+            return
+        writer = self._writer
+        if not self._queue and not self._writing and writer is not None and not writer.done():
+            self._writing = True
+            try:
+                await self.transport.send(data)
+            except TransportClosed:
+                self.abort()
+            except Exception as exc:
+                logger.exception("writing to connection %s failed", self.connection_id)
+                self.abort(exc)
+            finally:
+                self._writing = False
+                if self._queue:
+                    self._has_data.set()  # queued meanwhile: the writer's turn
             return
         limit = self._options.max_buffered_bytes
         while self._queue and self._queued_bytes + len(data) > limit:
@@ -206,7 +225,7 @@ class Connection:
         transport = self.transport
         try:
             while True:
-                if not queue:
+                if not queue or self._writing:
                     self._has_data.clear()
                     await self._has_data.wait()
                     continue
@@ -222,7 +241,11 @@ class Connection:
                     batch = b"".join(parts)
                 self._queued_bytes -= len(batch)
                 self._has_room.set()
-                await transport.send(batch)
+                self._writing = True
+                try:
+                    await transport.send(batch)
+                finally:
+                    self._writing = False
         except TransportClosed:
             self.abort()
         except asyncio.CancelledError:

@@ -141,7 +141,7 @@ class HubEndpoint:
             if negotiate:
                 await WebSocket(scope, receive, send).close(code=1008)
                 return
-            await self._websocket(WebSocket(scope, receive, send))
+            await self._websocket(WebSocket(scope, receive, send), receive, send)
             return
         request = Request(scope, receive)
         response: Response | None
@@ -199,7 +199,7 @@ class HubEndpoint:
 
     # -- transports --------------------------------------------------------------------
 
-    async def _websocket(self, websocket: WebSocket) -> None:
+    async def _websocket(self, websocket: WebSocket, receive: Receive, send: Send) -> None:
         if TransportType.WEBSOCKETS not in self._options.transports:
             await self._deny(
                 websocket, 404, "WebSockets transport not supported by this end point type"
@@ -223,7 +223,9 @@ class HubEndpoint:
         record.transport = WebSocketTransport.name
         try:
             await websocket.accept()
-            await self._handler.run(record.connection_id, WebSocketTransport(websocket), websocket)
+            # past the accept, the transport talks ASGI directly
+            transport = WebSocketTransport(receive, send)
+            await self._handler.run(record.connection_id, transport, websocket)
         finally:
             self._records.pop(record.token, None)
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from starlette.websockets import WebSocketDisconnect, WebSocketState
-
 from hubgen.server.transport import Transport, TransportClosed
 
 if TYPE_CHECKING:
-    from starlette.websockets import WebSocket
+    from starlette.types import Receive, Send
 
 __all__ = ["WebSocketTransport"]
 
@@ -21,22 +19,30 @@ class WebSocketTransport(Transport):
     Incoming text and binary frames are both accepted at all times (the
     MessagePack handshake arrives as text); frames are not message
     boundaries. Outgoing frames are text for JSON and binary for MessagePack.
+
+    It talks ASGI directly once the socket is accepted: every message of
+    every connection passes here, and Starlette's ``WebSocket`` would add a
+    layer of state checks to each.
     """
 
     name = "WebSockets"
 
-    def __init__(self, websocket: WebSocket) -> None:
-        self._websocket = websocket
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
         self._binary = False
+        #: Neither side has closed the socket yet.
+        self._open = True
 
     def use_binary(self, binary: bool) -> None:
         self._binary = binary
 
     async def receive(self) -> bytes | None:
-        if self._websocket.client_state is not WebSocketState.CONNECTED:
+        if not self._open:
             return None
-        message = await self._websocket.receive()
+        message = await self._receive()
         if message["type"] == "websocket.disconnect":
+            self._open = False
             return None
         data = message.get("bytes")
         if data is not None:
@@ -45,17 +51,21 @@ class WebSocketTransport(Transport):
         return text.encode("utf-8") if text is not None else b""
 
     async def send(self, data: bytes) -> None:
+        if not self._open:
+            raise TransportClosed("the WebSocket is closed")
         if self._binary:
             message = {"type": "websocket.send", "bytes": data}
         else:
             message = {"type": "websocket.send", "text": data.decode("utf-8")}
         try:
-            await self._websocket.send(message)
-        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            await self._send(message)
+        except (OSError, RuntimeError) as exc:  # uvicorn's ClientDisconnected is an OSError
+            self._open = False
             raise TransportClosed(str(exc)) from exc
 
     async def close(self, *, error: bool = False) -> None:
-        if self._websocket.application_state is WebSocketState.DISCONNECTED:
+        if not self._open:
             return
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await self._websocket.close(code=1011 if error else 1000)
+        self._open = False
+        with contextlib.suppress(OSError, RuntimeError):
+            await self._send({"type": "websocket.close", "code": 1011 if error else 1000})
