@@ -108,6 +108,16 @@ def _serialize_utc_if_naive(value: Any, handler: cs.SerializerFunctionWrapHandle
 
 _get_dict = operator.attrgetter("__dict__")
 
+#: Annotations whose exact-type values pass through a codec untouched (float
+#: is not one: pydantic writes inf and nan as null in JSON).
+_PASSTHROUGH: dict[Any, type] = {
+    str: str,
+    int: int,
+    bool: bool,
+    None: type(None),
+    type(None): type(None),
+}
+
 
 def _model_constructor(
     cls: type[Any], field_names: frozenset[str]
@@ -224,7 +234,7 @@ class Codec(Generic[T]):
     compiles a pydantic-core validator and serializer.
     """
 
-    __slots__ = ("_mode", "_serializer", "_validator", "annotation", "wire")
+    __slots__ = ("_exact", "_mode", "_serializer", "_validator", "annotation", "wire")
 
     @overload
     def __init__(
@@ -260,10 +270,17 @@ class Codec(Generic[T]):
         # MessagePack keeps bytes and datetimes native; the protocol packs the
         # remaining rich values (UUID, Decimal, Enum, ...) as their JSON forms.
         self._mode = "json" if wire is WireFormat.JSON else "python"
+        #: For a bare ``str``, ``int``, ``bool`` or ``None``, a value of exactly
+        #: that type is its own wire form and its own validated value, so it
+        #: skips pydantic (the hot path of most calls); any other value, and
+        #: every other type, goes through the schema.
+        self._exact: type | None = _PASSTHROUGH.get(annotation)
 
     def encode(self, value: T) -> Any:
         """Python value → wire value. Raises :class:`CodecError` when ``value``
         is not of the codec's type."""
+        if type(value) is self._exact:
+            return value
         try:
             return self._serializer.to_python(
                 value, mode=self._mode, by_alias=True, warnings="error"
@@ -274,6 +291,8 @@ class Codec(Generic[T]):
     def decode(self, data: Any) -> T:
         """Wire value → Python value. Raises :class:`CodecError` naming what
         failed validation."""
+        if type(data) is self._exact:
+            return cast("T", data)
         try:
             return cast("T", self._validator.validate_python(data))
         except ValidationError as exc:
