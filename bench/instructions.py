@@ -1,0 +1,250 @@
+"""The server's CPU instructions per call, counted by callgrind: a measure that
+does not depend on what else the machine is doing.
+
+    python -m bench.instructions                      # echo, JSON, hubgen
+    python -m bench.instructions --protocol messagepack
+    python -m bench.instructions --scenario broadcast --receivers 200
+    python -m bench.instructions --app raw            # the raw WebSocket echo
+    python -m bench.instructions --uvicorn=--ws-per-message-deflate=true
+
+The server runs under ``valgrind --tool=callgrind`` with instrumentation off
+until it is warm (imports, first calls); then a fixed number of calls is
+counted and divided out. The same inputs give the same count to within about
+1%, so a change to the runtime can be judged by one run each, before and
+after, even on a busy machine. The client (Python ``websockets``, in this
+process) is not counted. Needs valgrind (Debian's package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgpack
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parents[1]
+RS = "\x1e"
+APPS = {"hubgen": ("bench.apps.hubgen_app:app", "/hub"), "raw": ("bench.apps.raw_ws:app", "/ws")}
+#: What every run uses unless told otherwise: the fast event loop, no compression.
+UVICORN_DEFAULTS = ["--loop", "uvloop", "--ws-per-message-deflate", "false"]
+PAYLOAD = "x" * 32
+
+
+def _varint(size: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, size = size & 0x7F, size >> 7
+        out.append(byte | (0x80 if size else 0))
+        if not size:
+            return bytes(out)
+
+
+class Caller:
+    """One hub connection speaking JSON or MessagePack, skipping negotiate."""
+
+    def __init__(self, ws: ClientConnection, protocol: str) -> None:
+        self.ws = ws
+        self.protocol = protocol
+        self._next = 0
+
+    @classmethod
+    async def open(cls, url: str, protocol: str) -> Caller:
+        ws = await connect(url, compression=None, max_size=None, open_timeout=120)
+        await ws.send(json.dumps({"protocol": protocol, "version": 1}) + RS)
+        await ws.recv()  # the handshake response
+        return cls(ws, protocol)
+
+    async def invoke(self, target: str, *arguments: object) -> None:
+        """Invoke and wait for the Completion (pings and pushes skipped)."""
+        self._next += 1
+        invocation_id = str(self._next)
+        if self.protocol == "json":
+            message = {
+                "type": 1,
+                "invocationId": invocation_id,
+                "target": target,
+                "arguments": arguments,
+            }
+            await self.ws.send(json.dumps(message) + RS)
+            while '"type":3' not in str(await self.ws.recv()):
+                pass
+        else:
+            body = msgpack.packb([1, {}, invocation_id, target, list(arguments), []])
+            await self.ws.send(_varint(len(body)) + body)
+            while True:
+                frame = await self.ws.recv()
+                if isinstance(frame, bytes) and frame[1:3] == b"\x95\x03":
+                    break
+
+
+async def echo_load(url: str, app: str, protocol: str, connections: int, calls: int) -> int:
+    async def one(count: int) -> None:
+        if app == "raw":
+            async with connect(url, compression=None) as ws:
+                for _ in range(count):
+                    await ws.send(PAYLOAD)
+                    await ws.recv()
+            return
+        caller = await Caller.open(url, protocol)
+        for _ in range(count):
+            await caller.invoke("Echo", PAYLOAD)
+        await caller.ws.close()
+
+    per = max(1, calls // connections)
+    await asyncio.gather(*(one(per) for _ in range(connections)))
+    return per * connections
+
+
+async def broadcast_load(
+    url: str, protocol: str, receivers: int, messages: int, counting: Callable[[bool], None]
+) -> int:
+    """One sender broadcasts ``messages`` times to ``receivers`` connections;
+    counts from the first broadcast until every receiver has every message."""
+    listeners = [await Caller.open(url, protocol) for _ in range(receivers)]
+    remaining = receivers * messages
+    done = asyncio.Event()
+
+    async def drain(caller: Caller) -> None:
+        nonlocal remaining
+        async for frame in caller.ws:
+            if isinstance(frame, str):
+                remaining -= frame.count('"target":"Received"')
+            else:
+                remaining -= frame.count(b"Received")
+            if remaining <= 0:
+                done.set()
+
+    readers = [asyncio.ensure_future(drain(listener)) for listener in listeners]
+    sender = await Caller.open(url, protocol)
+    counting(True)
+    for _ in range(messages):
+        await sender.invoke("Broadcast", PAYLOAD)
+    await asyncio.wait_for(done.wait(), 600)
+    counting(False)
+    for reader in readers:
+        reader.cancel()
+    return receivers * messages
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_listening(port: int, server: subprocess.Popen[bytes], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the server exited before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"the server did not listen on {port} within {timeout}s")
+
+
+def measure(args: argparse.Namespace) -> float:
+    """Instructions per call (echo) or per delivered message (broadcast)."""
+    if shutil.which("valgrind") is None:
+        sys.exit("bench.instructions needs valgrind (apt-get install valgrind)")
+    module, path = APPS[args.app]
+    port = _free_port()
+    url = f"ws://127.0.0.1:{port}{path}"
+    with tempfile.TemporaryDirectory(prefix="hubgen-callgrind-") as tmp:
+        out = Path(tmp) / "callgrind.out"
+        server = subprocess.Popen(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={out}.%p",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                module,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                *UVICORN_DEFAULTS,
+                *args.uvicorn,
+            ],
+            cwd=ROOT,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def counting(on: bool) -> None:
+            state = "on" if on else "off"
+            subprocess.run(
+                ["callgrind_control", "-i", state, str(server.pid)],
+                check=True,
+                capture_output=True,
+            )
+
+        try:
+            _wait_listening(port, server)
+            if args.scenario == "echo":
+                # warm up uninstrumented: imports and first-call caches
+                asyncio.run(echo_load(url, args.app, args.protocol, args.connections, 200))
+                counting(True)
+                count = asyncio.run(
+                    echo_load(url, args.app, args.protocol, args.connections, args.calls)
+                )
+                counting(False)
+            else:
+                asyncio.run(broadcast_load(url, args.protocol, 10, 5, lambda _: None))
+                count = asyncio.run(
+                    broadcast_load(url, args.protocol, args.receivers, args.messages, counting)
+                )
+            subprocess.run(
+                ["callgrind_control", "-d", str(server.pid)], check=True, capture_output=True
+            )
+        finally:
+            server.terminate()
+            server.wait(120)
+        total = 0
+        for dump in Path(tmp).glob("callgrind.out.*"):
+            for line in dump.read_text(errors="replace").splitlines():
+                if line.startswith("totals:"):
+                    total += int(line.split()[1])
+    return total / count
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--app", choices=sorted(APPS), default="hubgen")
+    parser.add_argument("--scenario", choices=["echo", "broadcast"], default="echo")
+    parser.add_argument("--protocol", choices=["json", "messagepack"], default="json")
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--receivers", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=50)
+    parser.add_argument(
+        "--uvicorn",
+        action="append",
+        default=[],
+        help="an extra uvicorn argument (repeatable), e.g. --uvicorn=--loop=asyncio",
+    )
+    args = parser.parse_args(argv)
+    per = measure(args)
+    unit = "call" if args.scenario == "echo" else "delivered message"
+    what = f"{args.app} {args.scenario} {args.protocol}" if args.app == "hubgen" else "raw echo"
+    print(f"{what}: {per:,.0f} instructions per {unit}")
+
+
+if __name__ == "__main__":
+    main()
