@@ -227,13 +227,18 @@ class ConnectionDispatcher:
                 return
             self._spawn(self._invoke(method, message, uploads), message.invocation_id)
             return
+        if not self._queue and self._running < self._options.max_parallel_invocations:
+            # the usual case: a free slot, nothing waiting
+            self._running += 1
+            self._spawn(self._run_queue(self._invoke(method, message, [])), None)
+            return
         while len(self._queue) >= _MAX_QUEUED_INVOCATIONS:
             self._queue_room.clear()
             await self._queue_room.wait()
         self._queue.append(lambda: self._invoke(method, message, []))
         if self._running < self._options.max_parallel_invocations:
             self._running += 1
-            self._spawn(self._run_queue(), None)
+            self._spawn(self._run_queue(None), None)
 
     def _on_stream_invocation(self, message: StreamInvocationMessage) -> None:
         target = message.target
@@ -301,19 +306,28 @@ class ConnectionDispatcher:
     # -- running methods -----------------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str | None) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro, name=f"hubgen-invocation-{name}")
+        """Run ``coro`` on a task of its own, named after its invocation id when
+        it has one worth naming (streams, uploads); plain calls skip the name,
+        which costs a string per call."""
+        task_name = None if name is None else f"hubgen-invocation-{name}"
+        task = asyncio.get_running_loop().create_task(coro, name=task_name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _run_queue(self) -> None:
+    async def _run_queue(self, first: Coroutine[Any, Any, None] | None) -> None:
+        """Run ``first``, then queued invocations until none is left."""
         try:
+            if first is not None:
+                await first
             while self._queue:
                 job = self._queue.popleft()
                 self._queue_room.set()
                 await job()
         finally:
             self._running -= 1
+            if first is not None:
+                first.close()  # canceled before it started: no "never awaited" warning
 
     def _bind(self, method: Method[Any], arguments: list[Any]) -> list[Any]:
         return method.binder(self._wire).decode_arguments(arguments)
