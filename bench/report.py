@@ -168,6 +168,7 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
         "",
         f"{s['date']} · {s['machine']} · {s['mode']}",
         "",
+        *([f"**{s['note']}**", ""] if s.get("note") else []),
         f"Median of {s['runs']} run(s) per row; each run measures {s['duration']} s after a "
         f"{s['warmup']} s warm-up. Server (uvicorn, one worker) pinned to CPU {s['server_cpu']}, "
         f"load generator (Node) to CPU {s['load_cpu']}; CPU columns are each process's "
@@ -195,6 +196,12 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
             lines += _codegen_table(rows)
         else:
             lines += _load_table(rows)
+        if family == "group":
+            lines += [
+                "",
+                f"{s['group_connections']} connections; each sender keeps {s['group_window']} "
+                "messages in flight; latency is from the send to each delivery.",
+            ]
         if family == "stream":
             lines += ["", "python-socketio has no streams, so no row."]
         if family == "broadcast":

@@ -56,6 +56,7 @@ QUICK = Settings(
     group_connections=20,
     group_size=5,
     window=2,
+    group_window=2,
     idle_connections=100,
     codegen_hubs=(1, 2),
     settle=0.2,
@@ -146,6 +147,7 @@ def run_suite(
     quick: bool,
     peers: list[str],
     ws_deflate: bool,
+    note: str = "",
 ) -> report.Report:
     limit = raise_open_files_limit()
     if settings.idle_connections + 200 > limit:
@@ -198,6 +200,7 @@ def run_suite(
         **asdict(settings),
         "runs": runs,
         "mode": "quick smoke run (not a measurement)" if quick else "full run",
+        "note": note,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": _machine(),
         "server_cpu": SERVER_CPU,
@@ -264,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         "--ws-deflate", action="store_true", help="leave uvicorn's permessage-deflate on"
     )
     parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument("--window", type=int, help="broadcasts in flight (default 16)")
+    parser.add_argument("--note", default="", help="a sentence for the report's header")
     parser.add_argument(
         "--no-docs", action="store_true", help=f"don't rewrite {DOCS.relative_to(ROOT)}"
     )
@@ -278,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["warmup"] = args.warmup
     if args.idle_connections is not None:
         overrides["idle_connections"] = args.idle_connections
+    if args.window is not None:
+        overrides["window"] = args.window
     settings = replace(settings, **overrides)
     if not (BENCH / "node_modules").exists():
         subprocess.run(
@@ -291,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         peers=args.peer,
         ws_deflate=args.ws_deflate,
+        note=args.note,
     )
     docs = None if args.quick or args.no_docs else DOCS
     written = write(result, args.out, "quick" if args.quick else "benchmarks", docs=docs)
