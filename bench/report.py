@@ -161,6 +161,81 @@ def _codegen_table(rows: list[Measurement]) -> list[str]:
     return lines
 
 
+def _find(
+    rows: list[Measurement], scenario: str, peer: str, client: str, protocol: str = "json"
+) -> Measurement | None:
+    for r in rows:
+        if (
+            r.scenario == scenario
+            and r.peer == peer
+            and r.client in (client, "ws")
+            and r.transport == "WebSockets"
+            and (r.protocol == protocol or r.peer not in ("hubgen", "aiosignalr"))
+        ):
+            return r
+    return None
+
+
+def targets(results: list[Measurement]) -> list[str]:
+    """Issue #5's targets, checked against this run's rows (same client kind)."""
+    checks: list[tuple[str, str, float, float]] = []  # target, compared, ratio, bound
+
+    def ratio(target: str, a: Measurement | None, b: Measurement | None, bound: float) -> None:
+        if a is not None and b is not None and a.rate > 0 and b.rate > 0:
+            checks.append((target, f"{a.label} / {b.label}", a.rate / b.rate, bound))
+
+    for client in ("official", "lean"):
+        for protocol in ("json", "messagepack"):
+            hub = _find(results, "echo", "hubgen", client, protocol)
+            sio = _find(results, "echo", "python-socketio", client)
+            ratio("echo ≥ 2.0× python-socketio", hub, sio, 2.0)
+            aio = _find(results, "echo", "aiosignalr", client, protocol)
+            ratio("echo ≥ 1.3× aiosignalr", hub, aio, 1.3)
+            ratio(
+                "echo ≥ 0.6× raw WebSocket", hub, _find(results, "echo", "raw WebSocket", "ws"), 0.6
+            )
+            if hub is not None and sio is not None and hub.p99_ms and sio.p99_ms:
+                checks.append(
+                    (
+                        "echo p99 ≤ python-socketio's",
+                        f"{hub.label} / {sio.label}",
+                        hub.p99_ms / sio.p99_ms,
+                        -1.0,
+                    )
+                )
+            ratio(
+                "broadcast (1,000) ≥ 3× python-socketio",
+                _find(results, "broadcast-1000", "hubgen", client, protocol),
+                _find(results, "broadcast-1000", "python-socketio", client),
+                3.0,
+            )
+        ratio(
+            "MessagePack echo ≥ JSON echo",
+            _find(results, "echo", "hubgen", client, "messagepack"),
+            _find(results, "echo", "hubgen", client, "json"),
+            1.0,
+        )
+    raw_idle = _find(results, "idle", "raw WebSocket", "ws")
+    for protocol in ("json", "messagepack"):
+        hub_idle = _find(results, "idle", "hubgen", "lean", protocol)
+        if hub_idle is not None and raw_idle is not None and raw_idle.rate > 0:
+            checks.append(
+                (
+                    "idle memory ≤ 1.5× raw WebSocket",
+                    f"{hub_idle.label} / raw",
+                    hub_idle.rate / raw_idle.rate,
+                    -1.5,
+                )
+            )
+    if not checks:
+        return []
+    lines = ["| target | rows compared | ratio | met |", "|---|---|---:|:---:|"]
+    for target, compared, value, bound in checks:
+        met = value <= -bound if bound < 0 else value >= bound
+        lines.append(f"| {target} | {compared} | {value:.2f} | {'✓' if met else '✗'} |")
+    return lines
+
+
 def markdown(report: Report, *, chart: str | None = None) -> str:
     s = report.settings
     lines = [
@@ -211,6 +286,17 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
                 "to each delivery.",
             ]
         lines.append("")
+    goals = targets(report.results)
+    if goals:
+        lines += [
+            "## Issue #5's targets",
+            "",
+            "Each hubgen row against the peer's row with the same client kind (and protocol); "
+            "a ✗ on a ⚠ row may be the load generator's, not the server's.",
+            "",
+            *goals,
+            "",
+        ]
     lines += [
         "## Notes",
         "",
@@ -220,6 +306,10 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
         "where there is one (else the closest).",
         f"- {AIOSIGNALR.note}. Its rows say *patched*.",
         "- Every server's `Counter` stream yields to the event loop every 256 items.",
+        "- Idle density: the server's VmRSS (`/proc/<pid>/status`) with 50 connections open, "
+        "then with the measured number more, divided by that number; the connections are "
+        "opened by the lean clients (same handshake as the official ones) and answer "
+        "keep-alive pings. The server starts fresh for every run.",
     ]
     if report.failures:
         lines += ["", "## Failed rows", ""] + [f"- {f}" for f in report.failures]

@@ -268,12 +268,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=BENCH / "results")
     parser.add_argument("--window", type=int, help="broadcasts in flight (default 16)")
+    parser.add_argument(
+        "--render", type=Path, help="rewrite the Markdown, chart and docs from a results JSON"
+    )
     parser.add_argument("--note", default="", help="a sentence for the report's header")
     parser.add_argument(
         "--no-docs", action="store_true", help=f"don't rewrite {DOCS.relative_to(ROOT)}"
     )
     args = parser.parse_args(argv)
 
+    if args.render is not None:
+        saved = json.loads(args.render.read_text())
+        result = report.Report(
+            saved["settings"], [Measurement(**r) for r in saved["results"]], saved["failures"]
+        )
+        name = args.render.stem
+        written = write(result, args.render.parent, name, docs=None if args.no_docs else DOCS)
+        print(f"wrote {written}")
+        return 0
     settings = QUICK if args.quick else Settings()
     runs = 1 if args.quick else args.runs
     overrides: dict[str, Any] = {}
