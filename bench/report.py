@@ -306,6 +306,9 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
         "where there is one (else the closest).",
         f"- {AIOSIGNALR.note}. Its rows say *patched*.",
         "- Every server's `Counter` stream yields to the event loop every 256 items.",
+        "- The raw WebSocket fan-out (broadcast, group) is the naive loop a user would write, "
+        "`await send_text` per receiver; a server that writes to many sockets without awaiting "
+        "each can beat it, so in those rows it is a reference point, not a ceiling.",
         "- Idle density: the server's VmRSS (`/proc/<pid>/status`) with 50 connections open, "
         "then with the measured number more, divided by that number; the connections are "
         "opened by the lean clients (same handshake as the official ones) and answer "

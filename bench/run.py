@@ -161,7 +161,12 @@ def run_suite(
         for scenario in scenarios:
             if scenario == "codegen":
                 for hubs in settings.codegen_hubs:
-                    measured = report.median([measure_codegen(hubs) for _ in range(runs)])
+                    try:
+                        measured = report.median([measure_codegen(hubs) for _ in range(runs)])
+                    except Exception as error:  # reported, the suite goes on
+                        failures.append(f"codegen · {hubs} hubs: {error}")
+                        _log(f"FAILED codegen {hubs} hubs: {error}")
+                        continue
                     _log(f"codegen {hubs} hubs: {measured.rate:.2f} s")
                     results.append(measured)
                 continue
@@ -240,10 +245,31 @@ def write(result: report.Report, out: Path, name: str, *, docs: Path | None) -> 
 DOCS_HEAD = """# Benchmarks
 
 hubgen measured side by side with what Python users would otherwise pick, on the
-same machine in the same run. Reproduce with `python -m bench.run` (about 25
-minutes; `--scenario`, `--peer` and `--runs` narrow it down); this page and
-`bench/results/benchmarks.*` are written by it. Numbers from a shared or busy
-machine are noise: compare ratios from one run, not numbers across machines.
+same machine in the same run. This page and `bench/results/benchmarks.*` are
+written by the suite; numbers from a shared or busy machine are noise, so compare
+ratios within one run, not numbers across machines.
+
+## Running it
+
+```sh
+scripts/bootstrap dev                              # pinned Python and Node packages
+.venv/bin/python -m bench.run                      # everything, 3 runs per row (~30 min)
+.venv/bin/python -m bench.run --scenario echo --peer hubgen --peer socketio --runs 5
+.venv/bin/python -m bench.run --quick --out /tmp/b # the smoke run CI does (tests/bench)
+.venv/bin/python -m bench.run --render bench/results/benchmarks.json  # re-render only
+```
+
+Scenarios (modeled on the SignalR team's): **echo** (50 connections calling
+`Echo(payload)` in a closed loop; also over SSE and Long Polling), **broadcast**
+(one sender, every one of 200 / 1,000 connections receives), **group** (groups of
+10, one sender each), **stream** (one server-to-client stream of integers),
+**idle** (memory per idle connection, 5,000 connections) and **codegen**
+(`hubgen generate` for 10 and 100 synthetic hubs of 20 methods). Servers: a raw
+Starlette WebSocket endpoint (the limit of the stack), python-socketio, aiosignalr
+and hubgen, all under the same uvicorn; see `bench/apps/`. Load generators are in
+`bench/load/`; `bench/load/clients.mjs` holds the one connection interface over
+the official clients and the lean ones. Each run starts a fresh server process;
+every process is stopped by its own PID; only loopback is used.
 
 ## Latest run"""
 
