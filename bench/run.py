@@ -1,276 +1,347 @@
 """Run hubgen's benchmarks against its peers, side by side, and write the results.
 
-    python -m bench.run                  # every scenario, 3 runs each (medians)
-    python -m bench.run --quick          # seconds, not minutes (what CI runs)
+    python -m bench.run                          # every scenario, 3 runs per row (medians)
+    python -m bench.run --scenario echo stream   # some scenarios
+    python -m bench.run --peer hubgen --peer raw # rows of some servers only
+    python -m bench.run --quick                  # a smoke run of every scenario (CI)
 
-Each server runs under the same uvicorn, pinned to CPU 0; each load generator
-(Node: the official SignalR client, socket.io-client, ws) to CPU 1. Both
-sides' CPU use is recorded, and rows where the load generator, not the
-server, was the bottleneck are flagged. Only loopback is used; every process
-is stopped by its own PID. Results go to ``bench/results/`` as Markdown and JSON.
+Scenarios: echo, broadcast (200 and 1,000 connections), group, stream, idle
+(memory per idle connection) and codegen. Servers: a raw WebSocket baseline,
+python-socketio, aiosignalr (patched, see bench/apps/aiosignalr_app.py) and
+hubgen, each under the same uvicorn, pinned to CPU 0; the Node load generator
+(bench/load) is pinned to CPU 1. Both sides' CPU time is recorded and rows where
+the load generator used a whole core are flagged. Only loopback is used; every
+process is stopped by its own PID. Results: bench/results/benchmarks.{md,json,png}
+and docs/benchmarks.md (``--quick`` writes quick.* and leaves docs alone).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
-import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import report
+from .harness import LOAD_CPU, ROOT, SERVER_CPU, Server, raise_open_files_limit
+from .scenarios import (
+    PEERS,
+    SCENARIOS,
+    Measurement,
+    Row,
+    Settings,
+    measure_codegen,
+    measure_idle,
+    measure_load,
+    rows_for,
+)
+
 BENCH = ROOT / "bench"
-TICKS = os.sysconf("SC_CLK_TCK")
+DOCS = ROOT / "docs" / "benchmarks.md"
+
+QUICK = Settings(
+    duration=0.3,
+    warmup=0.15,
+    echo_connections=4,
+    broadcast_receivers=(20,),
+    group_connections=20,
+    group_size=5,
+    window=2,
+    group_window=2,
+    idle_connections=100,
+    codegen_hubs=(1, 2),
+    settle=0.2,
+)
 
 
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    app: str
-    kind: str
-    path: str
-    protocol: str = "json"
-    transport: str = "WebSockets"
-
-    def url(self, port: int) -> str:
-        scheme = "ws" if self.kind == "ws" else "http"
-        return f"{scheme}://127.0.0.1:{port}{self.path}"
-
-
-ECHO = [
-    Scenario("raw WebSocket echo", "bench.apps.raw_ws:app", "ws", "/ws"),
-    Scenario("python-socketio", "bench.apps.socketio_app:app", "socketio", ""),
-    Scenario("hubgen JSON", "bench.apps.hubgen_app:app", "signalr", "/hub", "json"),
-    Scenario("hubgen MessagePack", "bench.apps.hubgen_app:app", "signalr", "/hub", "messagepack"),
-]
+def quick_rows(scenario: str, rows: list[Row]) -> list[Row]:
+    """A few rows of a scenario for the smoke run: every server once, cycling
+    through client kinds and protocols so that every code path runs somewhere."""
+    shift = SCENARIOS.index(scenario)
+    picked: list[Row] = []
+    for i, peer in enumerate(PEERS):
+        options = [r for r in rows if r.peer is peer and r.transport == "WebSockets"]
+        if options:
+            picked.append(options[(shift + i) % len(options)])
+    picked += [r for r in rows if r.transport != "WebSockets"]
+    return picked
 
 
-@dataclass
-class Result:
-    scenario: str
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    server_cpu: float
-    client_cpu: float
-
-    @property
-    def load_bound(self) -> bool:
-        return self.client_cpu > 0.9 and self.server_cpu < 0.9
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _pinned(cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and os.cpu_count() else []
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"server did not listen on {port} within {timeout}s")
-
-
-def run_once(scenario: Scenario, *, connections: int, duration: float, warmup: float) -> Result:
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            *_pinned(0),
-            sys.executable,
-            "-m",
-            "uvicorn",
-            scenario.app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-    )
-    try:
-        _wait_listening(port, server)
-        cpu_before = _cpu_seconds(server.pid)
-        started = time.monotonic()
-        load = subprocess.run(
-            [
-                *_pinned(1),
-                "node",
-                str(BENCH / "load" / "echo.mjs"),
-                "--kind",
-                scenario.kind,
-                "--url",
-                scenario.url(port),
-                "--protocol",
-                scenario.protocol,
-                "--transport",
-                scenario.transport,
-                "--connections",
-                str(connections),
-                "--duration",
-                str(duration),
-                "--warmup",
-                str(warmup),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=warmup + duration + 120,
-            check=False,
-        )
-        elapsed = time.monotonic() - started
-        server_cpu = (_cpu_seconds(server.pid) - cpu_before) / elapsed
-        if load.returncode != 0:
-            raise RuntimeError(f"{scenario.name}: load generator failed:\n{load.stderr}")
-        out: dict[str, Any] = json.loads(load.stdout.strip().splitlines()[-1])
-        return Result(
-            scenario.name,
-            out["rate"],
-            out["p50_ms"],
-            out["p99_ms"],
-            server_cpu,
-            out["client_cpu"],
-        )
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def median_result(results: list[Result]) -> Result:
-    return Result(
-        results[0].scenario,
-        statistics.median(r.rate for r in results),
-        statistics.median(r.p50_ms for r in results),
-        statistics.median(r.p99_ms for r in results),
-        statistics.median(r.server_cpu for r in results),
-        statistics.median(r.client_cpu for r in results),
-    )
+def _machine() -> str:
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    system = f"{platform.system()} {platform.release()}"
+    return f"{model or platform.machine()}, {os.cpu_count()} CPUs, {system}"
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    names = ["hubgen", "starlette", "uvicorn", "websockets", "pydantic", "python-socketio"]
-    found = {name: version(name) for name in names}
+    found = {"python": platform.python_version()}
+    for name in (
+        "hubgen",
+        "starlette",
+        "uvicorn",
+        "websockets",
+        "pydantic",
+        "python-socketio",
+        "aiosignalr",
+    ):
+        with contextlib.suppress(PackageNotFoundError):
+            found[name] = version(name)
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
     found["node"] = node.stdout.strip()
-    found["python"] = platform.python_version()
+    lock = json.loads((BENCH / "package-lock.json").read_text())["packages"]
+    for name in ("@microsoft/signalr", "socket.io-client", "ws"):
+        found[name] = lock.get(f"node_modules/{name}", {}).get("version", "?")
     return found
 
 
-def render(results: list[Result], settings: dict[str, Any]) -> str:
-    by_name = {r.scenario: r for r in results}
-    socketio = by_name.get("python-socketio")
-    raw = by_name.get("raw WebSocket echo")
-    lines = [
-        "# Echo benchmark",
-        "",
-        f"{settings['connections']} connections, closed loop, {settings['duration']} s "
-        f"after {settings['warmup']} s warm-up, median of {settings['runs']} run(s); "
-        f"server on CPU 0, load generator on CPU 1. {settings['date']}, "
-        f"{settings['machine']}.",
-        "",
-        "| server | calls/s | p50 ms | p99 ms | server CPU | load CPU | × socketio | × raw WS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        vs_sio = f"{r.rate / socketio.rate:.2f}" if socketio else "-"
-        vs_raw = f"{r.rate / raw.rate:.2f}" if raw else "-"
-        flag = " ⚠ load-bound" if r.load_bound else ""
-        lines.append(
-            f"| {r.scenario}{flag} | {r.rate:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
-            f"{r.server_cpu:.0%} | {r.client_cpu:.0%} | {vs_sio} | {vs_raw} |"
+class Servers:
+    """Starts servers: a fresh one for every run, or (``shared``) one per app for the
+    whole session, as the smoke run does to stay within seconds."""
+
+    def __init__(self, extra_args: tuple[str, ...], shared: bool) -> None:
+        self.extra_args = extra_args
+        self.shared = shared
+        self._running: dict[str, Server] = {}
+
+    @contextlib.contextmanager
+    def get(self, app: str, *, fresh: bool = False) -> Iterator[Server]:
+        if self.shared and not fresh:
+            if app not in self._running:
+                self._running[app] = Server(app, self.extra_args)
+            yield self._running[app]
+            return
+        with Server(app, self.extra_args) as server:
+            yield server
+
+    def close(self) -> None:
+        for server in self._running.values():
+            server.close()
+        self._running.clear()
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_suite(
+    scenarios: list[str],
+    settings: Settings,
+    *,
+    runs: int,
+    quick: bool,
+    peers: list[str],
+    ws_deflate: bool,
+    note: str = "",
+) -> report.Report:
+    limit = raise_open_files_limit()
+    if settings.idle_connections + 200 > limit:
+        _log(f"open-files limit {limit}: idle density with {limit - 200} connections")
+        settings = replace(settings, idle_connections=max(100, limit - 200))
+    extra_args = () if ws_deflate else ("--ws-per-message-deflate", "false")
+    servers = Servers(extra_args, shared=quick)
+    results: list[Measurement] = []
+    failures: list[str] = []
+    try:
+        for scenario in scenarios:
+            if scenario == "codegen":
+                for hubs in settings.codegen_hubs:
+                    try:
+                        measured = report.median([measure_codegen(hubs) for _ in range(runs)])
+                    except Exception as error:  # reported, the suite goes on
+                        failures.append(f"codegen · {hubs} hubs: {error}")
+                        _log(f"FAILED codegen {hubs} hubs: {error}")
+                        continue
+                    _log(f"codegen {hubs} hubs: {measured.rate:.2f} s")
+                    results.append(measured)
+                continue
+            rows = rows_for(scenario, settings)
+            if quick:
+                rows = quick_rows(scenario, rows)
+            rows = [
+                r for r in rows if not peers or any(p.lower() in r.peer.name.lower() for p in peers)
+            ]
+            for row in rows:
+                measure: Callable[[Row, Server, Settings], Measurement]
+                measure = measure_idle if scenario == "idle" else measure_load
+                started = time.monotonic()
+                try:
+                    samples = []
+                    for _ in range(runs):
+                        with servers.get(
+                            row.peer.app, fresh=scenario == "idle" and not quick
+                        ) as server:
+                            samples.append(measure(row, server, settings))
+                except Exception as error:  # a failed row is reported, the suite goes on
+                    failures.append(f"{row.scenario} · {row.label}: {str(error).strip()[:2000]}")
+                    _log(f"FAILED {row.scenario} {row.label}: {error}")
+                    continue
+                measured = report.median(samples)
+                results.append(measured)
+                _log(
+                    f"{row.scenario:<15} {row.label:<48} {measured.rate:>12,.0f}  "
+                    f"cpu {measured.server_cpu or 0:.0%}/{measured.load_cpu or 0:.0%}"
+                    f"{'  ⚠ load-bound' if measured.load_bound else ''}  "
+                    f"({time.monotonic() - started:.1f} s)"
+                )
+    finally:
+        servers.close()
+    report_settings: dict[str, Any] = {
+        **asdict(settings),
+        "runs": runs,
+        "mode": "quick smoke run (not a measurement)" if quick else "full run",
+        "note": note,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": _machine(),
+        "server_cpu": SERVER_CPU,
+        "load_cpu": LOAD_CPU,
+        "ws_deflate": "on (uvicorn's default)"
+        if ws_deflate
+        else "off (uvicorn --ws-per-message-deflate false)",
+        "versions": _versions(),
+    }
+    return report.Report(report_settings, results, failures)
+
+
+def write(result: report.Report, out: Path, name: str, *, docs: Path | None) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"{name}.png"
+    report.chart(result, png)
+    (out / f"{name}.md").write_text(report.markdown(result, chart=png.name))
+    (out / f"{name}.json").write_text(
+        json.dumps(
+            {
+                "settings": result.settings,
+                "results": [asdict(r) for r in result.results],
+                "failures": result.failures,
+            },
+            indent=2,
         )
-    lines += [
-        "",
-        "⚠ load-bound: the load generator used a whole core while the server did not; the "
-        "server could go faster than this row shows.",
-        "",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in settings["versions"].items()) + ".",
-        "",
-    ]
-    return "\n".join(lines)
+        + "\n"
+    )
+    if docs is not None:
+        chart_link = os.path.relpath(png, docs.parent)
+        docs.write_text(
+            report.markdown(result, chart=chart_link).replace("# hubgen benchmarks", DOCS_HEAD, 1)
+        )
+    return out / f"{name}.md"
+
+
+DOCS_HEAD = """# Benchmarks
+
+hubgen measured side by side with what Python users would otherwise pick, on the
+same machine in the same run. This page and `bench/results/benchmarks.*` are
+written by the suite; numbers from a shared or busy machine are noise, so compare
+ratios within one run, not numbers across machines.
+
+## Running it
+
+```sh
+scripts/bootstrap dev                              # pinned Python and Node packages
+.venv/bin/python -m bench.run                      # everything, 3 runs per row (~30 min)
+.venv/bin/python -m bench.run --scenario echo --peer hubgen --peer socketio --runs 5
+.venv/bin/python -m bench.run --quick --out /tmp/b # the smoke run CI does (tests/bench)
+.venv/bin/python -m bench.run --render bench/results/benchmarks.json  # re-render only
+```
+
+Scenarios (modeled on the SignalR team's): **echo** (50 connections calling
+`Echo(payload)` in a closed loop; also over SSE and Long Polling), **broadcast**
+(one sender, every one of 200 / 1,000 connections receives), **group** (groups of
+10, one sender each), **stream** (one server-to-client stream of integers),
+**idle** (memory per idle connection, 5,000 connections) and **codegen**
+(`hubgen generate` for 10 and 100 synthetic hubs of 20 methods). Servers: a raw
+Starlette WebSocket endpoint (the limit of the stack), python-socketio, aiosignalr
+and hubgen, all under the same uvicorn; see `bench/apps/`. Load generators are in
+`bench/load/`; `bench/load/clients.mjs` holds the one connection interface over
+the official clients and the lean ones. Each run starts a fresh server process;
+every process is stopped by its own PID; only loopback is used.
+
+## Latest run"""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=5.0)
-    parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument(
+        "--peer", action="append", default=[], help="only rows of servers whose name contains this"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run of every scenario, in seconds"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs per row (the median is reported)")
+    parser.add_argument("--duration", type=float, help="measured seconds per run (default 5)")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds per run (default 1)")
+    parser.add_argument(
+        "--idle-connections", type=int, help="idle density connections (default 5000)"
+    )
+    parser.add_argument(
+        "--ws-deflate", action="store_true", help="leave uvicorn's permessage-deflate on"
+    )
     parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument("--window", type=int, help="broadcasts in flight (default 16)")
+    parser.add_argument(
+        "--render", type=Path, help="rewrite the Markdown, chart and docs from a results JSON"
+    )
+    parser.add_argument("--note", default="", help="a sentence for the report's header")
+    parser.add_argument(
+        "--no-docs", action="store_true", help=f"don't rewrite {DOCS.relative_to(ROOT)}"
+    )
     args = parser.parse_args(argv)
-    if args.quick:
-        args.connections, args.duration, args.warmup, args.runs = 5, 0.5, 0.2, 1
+
+    if args.render is not None:
+        saved = json.loads(args.render.read_text())
+        result = report.Report(
+            saved["settings"], [Measurement(**r) for r in saved["results"]], saved["failures"]
+        )
+        name = args.render.stem
+        written = write(result, args.render.parent, name, docs=None if args.no_docs else DOCS)
+        print(f"wrote {written}")
+        return 0
+    settings = QUICK if args.quick else Settings()
+    runs = 1 if args.quick else args.runs
+    overrides: dict[str, Any] = {}
+    if args.duration is not None:
+        overrides["duration"] = args.duration
+    if args.warmup is not None:
+        overrides["warmup"] = args.warmup
+    if args.idle_connections is not None:
+        overrides["idle_connections"] = args.idle_connections
+    if args.window is not None:
+        overrides["window"] = args.window
+    settings = replace(settings, **overrides)
     if not (BENCH / "node_modules").exists():
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=BENCH, check=True
         )
 
-    results = []
-    for scenario in ECHO:
-        runs = [
-            run_once(
-                scenario,
-                connections=args.connections,
-                duration=args.duration,
-                warmup=args.warmup,
-            )
-            for _ in range(args.runs)
-        ]
-        result = median_result(runs)
-        results.append(result)
-        print(f"{result.scenario}: {result.rate:,.0f} calls/s, p99 {result.p99_ms:.2f} ms")
-
-    settings = {
-        "connections": args.connections,
-        "duration": args.duration,
-        "warmup": args.warmup,
-        "runs": args.runs,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
-        "versions": _versions(),
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    name = "echo-quick" if args.quick else "echo"
-    (args.out / f"{name}.md").write_text(render(results, settings))
-    (args.out / f"{name}.json").write_text(
-        json.dumps({"settings": settings, "results": [asdict(r) for r in results]}, indent=2) + "\n"
+    result = run_suite(
+        args.scenario,
+        settings,
+        runs=runs,
+        quick=args.quick,
+        peers=args.peer,
+        ws_deflate=args.ws_deflate,
+        note=args.note,
     )
-    print(f"wrote {args.out / name}.md")
-    return 0
+    docs = None if args.quick or args.no_docs else DOCS
+    written = write(result, args.out, "quick" if args.quick else "benchmarks", docs=docs)
+    print(f"wrote {written}" + (f" and {docs.relative_to(ROOT)}" if docs else ""))
+    return 1 if result.failures else 0
 
 
 if __name__ == "__main__":

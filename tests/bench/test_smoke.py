@@ -1,4 +1,4 @@
-"""The benchmark suite runs (a few seconds of it), so it never rots."""
+"""The benchmark suite runs (seconds of every scenario), so it never rots."""
 
 from __future__ import annotations
 
@@ -9,18 +9,33 @@ from pathlib import Path
 import pytest
 
 from bench.run import main
+from bench.scenarios import SCENARIOS
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
 
 
 def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:
     assert main(["--quick", "--out", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "echo-quick.json").read_text())
-    names = [r["scenario"] for r in report["results"]]
-    assert names == ["raw WebSocket echo", "python-socketio", "hubgen JSON", "hubgen MessagePack"]
-    for result in report["results"]:
+    report = json.loads((tmp_path / "quick.json").read_text())
+    assert report["failures"] == []
+    results = report["results"]
+    families = {r["scenario"].split("-")[0] for r in results}
+    assert families == set(SCENARIOS)
+    peers = {r["peer"] for r in results if r["scenario"] == "echo"}
+    assert peers == {"raw WebSocket", "python-socketio", "aiosignalr", "hubgen"}
+    transports = {r["transport"] for r in results if r["peer"] == "hubgen"}
+    assert {"WebSockets", "ServerSentEvents", "LongPolling"} <= transports
+    for result in results:
+        if result["scenario"] == "idle":
+            assert result["extra"]["connections"] > 0, result
+            continue
         assert result["rate"] > 0, result
-        assert 0 < result["p50_ms"] <= result["p99_ms"], result
-    table = (tmp_path / "echo-quick.md").read_text()
-    assert "| hubgen JSON " in table
+        if result["scenario"] in ("echo", "group") or result["scenario"].startswith("broadcast"):
+            assert 0 < result["p50_ms"] <= result["p99_ms"], result
+            assert result["server_cpu"] is not None
+            assert result["load_cpu"] is not None
+    table = (tmp_path / "quick.md").read_text()
+    assert "| hubgen " in table
+    assert "(patched)" in table
+    assert (tmp_path / "quick.png").read_bytes().startswith(b"\x89PNG")
     assert report["settings"]["versions"]["python"] == ".".join(map(str, sys.version_info[:3]))

@@ -18,6 +18,9 @@ HUB: Final = HubSpec(
     methods=(
         MethodSpec("echo", "Echo"),
         MethodSpec("broadcast", "Broadcast"),
+        MethodSpec("join", "Join"),
+        MethodSpec("send_to_group", "SendToGroup"),
+        MethodSpec("counter", "Counter", stream=True),
     ),
     client_methods=(MethodSpec("received", "Received"),),
     field_naming=FieldNaming.CAMEL,

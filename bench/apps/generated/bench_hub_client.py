@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import ClassVar, Final
 
-from hubgen.client import HubProxy, Registration
+from hubgen.client import HubProxy, HubStream, Registration
 from hubgen.spec import HubSpec, Method
 
 from ..contract import BenchClient
@@ -15,6 +15,9 @@ from .bench_hub_binders import HUB
 
 _ECHO: Final[Method[str]] = HUB.method("echo")
 _BROADCAST: Final[Method[None]] = HUB.method("broadcast")
+_JOIN: Final[Method[None]] = HUB.method("join")
+_SEND_TO_GROUP: Final[Method[None]] = HUB.method("send_to_group")
+_COUNTER: Final[Method[int]] = HUB.method("counter")
 _RECEIVED: Final[Method[None]] = HUB.client_method("received")
 
 
@@ -28,6 +31,15 @@ class BenchHubClient(HubProxy):
 
     async def broadcast(self, payload: str) -> None:
         await self._invoke(_BROADCAST, payload)
+
+    async def join(self, group: str) -> None:
+        await self._invoke(_JOIN, group)
+
+    async def send_to_group(self, group: str, payload: str) -> None:
+        await self._invoke(_SEND_TO_GROUP, group, payload)
+
+    def counter(self, count: int) -> HubStream[int]:
+        return self._stream(_COUNTER, count)
 
     def register(self, receiver: BenchClient) -> Registration:
         """Route every BenchClient call from the server to ``receiver``."""

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import AsyncIterator
 from typing import ClassVar, Final
 
 from hubgen.server import ClientProxy, Hub, SingleClientProxy
@@ -38,3 +39,12 @@ class BenchHubBase(Hub[BenchClientProxy, BenchClientSingleProxy]):
 
     @abc.abstractmethod
     async def broadcast(self, payload: str) -> None: ...
+
+    @abc.abstractmethod
+    async def join(self, group: str) -> None: ...
+
+    @abc.abstractmethod
+    async def send_to_group(self, group: str, payload: str) -> None: ...
+
+    @abc.abstractmethod
+    def counter(self, count: int) -> AsyncIterator[int]: ...

@@ -1,0 +1,256 @@
+"""Processes under benchmark: a pinned uvicorn server and a pinned Node load generator.
+
+Every process is started here and stopped by its own PID; only loopback is
+used; every wait is bounded. CPU use is read from ``/proc/<pid>/stat``
+(utime + stime) and resident memory from ``/proc/<pid>/status`` (VmRSS), at
+the moments the load generator reports (``{"event": "start"}`` …).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LOAD = ROOT / "bench" / "load"
+TICKS = os.sysconf("SC_CLK_TCK")
+SERVER_CPU = 0
+LOAD_CPU = 1
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's (and so its children's) open-files limit to the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def pinned(cpu: int) -> list[str]:
+    """``taskset`` to run on ``cpu``, when there is more than one CPU to choose from."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
+        return ["taskset", "-c", str(cpu)]
+    return []
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a process, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def stop(process: subprocess.Popen[Any], *, grace: float = 10) -> None:
+    """SIGTERM the process by its PID, then SIGKILL it if it outlives ``grace``."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+class Server:
+    """``uvicorn APP`` on a free loopback port, pinned to ``SERVER_CPU``."""
+
+    def __init__(self, app: str, extra_args: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.port = free_port()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self.process = subprocess.Popen(
+            [
+                *pinned(SERVER_CPU),
+                sys.executable,
+                "-m",
+                "uvicorn",
+                app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                *extra_args,
+                "--timeout-graceful-shutdown",
+                "2",
+            ],
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            self._wait_listening(30)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _wait_listening(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.app} exited with {self.process.returncode}:\n{self.log()}"
+                )
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.app} did not listen on {self.port} within {timeout}s")
+
+    def log(self, limit: int = 4000) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-limit:]
+
+    def close(self) -> None:
+        stop(self.process, grace=5)
+        self._log.close()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Sample:
+    """Both processes' CPU time and the server's RSS at one moment."""
+
+    at: float
+    server_cpu: float
+    load_cpu: float
+    server_rss: int
+
+
+@dataclass
+class LoadRun:
+    """What one load generator run reported, with samples at its events."""
+
+    result: dict[str, Any]
+    samples: dict[str, Sample]
+
+    def cpu(self, start: str = "start", end: str = "stop") -> tuple[float, float]:
+        """Server and load generator CPU use (cores) between two events."""
+        a, b = self.samples[start], self.samples[end]
+        elapsed = max(b.at - a.at, 1e-9)
+        return (b.server_cpu - a.server_cpu) / elapsed, (b.load_cpu - a.load_cpu) / elapsed
+
+
+def _read_lines(stream: Any, lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+@contextlib.contextmanager
+def node_process(script: str, args: dict[str, Any]) -> Iterator[subprocess.Popen[str]]:
+    command = [*pinned(LOAD_CPU), "node", str(LOAD / script)]
+    for key, value in args.items():
+        if value is not None:
+            command += [f"--{key}", str(value)]
+    process = subprocess.Popen(
+        command,
+        cwd=LOAD,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        stop(process, grace=5)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def run_load(
+    server: Server,
+    script: str,
+    args: dict[str, Any],
+    *,
+    timeout: float,
+    on_event: Callable[[str, Sample], None] | None = None,
+    until: str = "result",
+) -> LoadRun:
+    """Run a load generator against ``server`` until it reports ``until``.
+
+    Both processes are sampled at every event the generator prints; the
+    generator is stopped by its PID afterwards (or when ``timeout`` passes).
+    """
+    with node_process(script, args) as process:
+        lines: queue.Queue[str | None] = queue.Queue()
+        errors: list[str] = []
+        threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+        threading.Thread(target=lambda: errors.extend(process.stderr or ()), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        samples: dict[str, Sample] = {}
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"{script} reported nothing for {timeout:.0f}s") from None
+            if line is None:
+                process.wait(5)
+                raise RuntimeError(
+                    f"{script} exited with {process.returncode} before {until!r}:\n"
+                    + "".join(errors)[-3000:]
+                    + "\nserver log:\n"
+                    + server.log()
+                )
+            if not line.startswith("{"):
+                continue
+            message: dict[str, Any] = json.loads(line)
+            event = message.pop("event", "")
+            sample = Sample(
+                time.monotonic(),
+                cpu_seconds(server.pid),
+                cpu_seconds(process.pid),
+                rss_bytes(server.pid),
+            )
+            samples[event] = sample
+            if on_event is not None:
+                on_event(event, sample)
+            if event == until:
+                return LoadRun(message, samples)
