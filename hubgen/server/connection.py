@@ -1,12 +1,15 @@
 """One hub connection on the server: identity, protocol, and its outgoing queue.
 
-Every write to a connection goes through one bounded queue drained by a writer
-task, so a slow client never blocks anyone else. Messages sent to it by others
-(broadcasts, groups, other connections' calls) never wait: past
+Writes to a connection go through one bounded queue drained by a writer task
+(started when something is queued, gone when the queue is empty), so a slow
+client never blocks anyone else. Messages sent to it by others (broadcasts,
+groups, other connections' calls) never wait: past
 ``HubOptions.max_buffered_bytes`` the slow-client policy applies, loudly.
-Replies to the connection's own invocations wait for room instead, which
-pauses only that connection. Queued messages are written in batches: one
-transport write carries everything queued so far (whole messages only).
+Replies to the connection's own invocations are written at once by the
+calling task when nothing is queued or being written, and otherwise wait for
+room, which pauses only that connection. Queued messages are written in
+batches: one transport write carries everything queued so far (whole
+messages only).
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from hubgen.server.transport import Transport, TransportClosed
@@ -39,7 +41,38 @@ class ConnectionAborted(Exception):
 
 
 class Connection:
-    """A connected, handshaken hub client (ASP.NET Core's ``HubConnectionContext``)."""
+    """A connected, handshaken hub client (ASP.NET Core's ``HubConnectionContext``).
+
+    Kept small: a server holds one per client, most of them idle, so it has
+    slots, and what only a busy connection needs (a writer task, an event to
+    wait for room) is made when first needed.
+    """
+
+    __slots__ = (
+        "_aborted",
+        "_options",
+        "_queue",
+        "_queued_bytes",
+        "_reader",
+        "_receiving",
+        "_room",
+        "_stopped",
+        "_writer",
+        "_writing",
+        "abort_reason",
+        "allow_reconnect",
+        "connection_id",
+        "dropped_messages",
+        "groups",
+        "items",
+        "last_ping_sent",
+        "last_received",
+        "protocol",
+        "request",
+        "timeout_armed",
+        "transport",
+        "user_identifier",
+    )
 
     def __init__(
         self,
@@ -61,17 +94,22 @@ class Connection:
         #: Groups this connection belongs to (kept by the lifetime manager).
         self.groups: set[str] = set()
         self._options = options
-        self._queue: deque[bytes] = deque()
+        #: Messages waiting for the writer (a list: far smaller than a deque
+        #: when empty, which it nearly always is).
+        self._queue: list[bytes] = []
         self._queued_bytes = 0
-        self._has_data = asyncio.Event()
-        self._has_room = asyncio.Event()
-        self._has_room.set()
+        #: Set when the queue has room again; made by the first to wait for it.
+        self._room: asyncio.Event | None = None
+        #: Drains the queue; runs only while something is queued, so an idle
+        #: connection costs no task.
         self._writer: asyncio.Task[None] | None = None
         #: A transport write is under way (by the writer or a reply written inline).
         self._writing = False
+        #: Set by :meth:`flush_and_stop`: nothing is written any more.
+        self._stopped = False
         self._reader: asyncio.Task[Any] | None = None
         self._receiving = False
-        self._closed = asyncio.Event()
+        self._aborted = False
         self.abort_reason: BaseException | None = None
         self.allow_reconnect = False
         self.dropped_messages = 0
@@ -83,31 +121,25 @@ class Connection:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the writer."""
-        self._writer = asyncio.get_running_loop().create_task(
-            self._write_loop(), name=f"hubgen-writer-{self.connection_id}"
-        )
-
     @property
     def aborted(self) -> bool:
-        return self._closed.is_set()
+        return self._aborted
 
     def abort(self, reason: BaseException | None = None, *, allow_reconnect: bool = False) -> None:
         """End the connection: the read loop stops, ``on_disconnected`` runs and
         the client gets a Close message. Safe to call more than once."""
-        if self._closed.is_set():
+        if self._aborted:
             return
         self.abort_reason = reason
         self.allow_reconnect = allow_reconnect
-        self._closed.set()
+        self._aborted = True
         if self._receiving and self._reader is not None:
             self._reader.cancel()
 
     async def receive(self) -> bytes | None:
         """The next bytes from the client; ``None`` when the client has gone or
         the connection was aborted (which interrupts a pending receive)."""
-        if self._closed.is_set():
+        if self._aborted:
             return None
         self._reader = asyncio.current_task()
         self._receiving = True
@@ -115,7 +147,7 @@ class Connection:
             data = await self.transport.receive()
         except asyncio.CancelledError:
             reader = self._reader
-            if self._closed.is_set() and reader is not None and reader.uncancel() == 0:
+            if self.aborted and reader is not None and reader.uncancel() == 0:
                 return None
             raise
         finally:
@@ -125,17 +157,18 @@ class Connection:
         return data
 
     async def flush_and_stop(self, grace: float) -> None:
-        """Write what is queued (for at most ``grace`` seconds), then stop the writer."""
+        """Write what is queued (for at most ``grace`` seconds), then stop writing."""
+        deadline = time.monotonic() + grace
+        while (self._queue or self._writing) and time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(self._arm_room().wait(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+        self._stopped = True
+        self._room_freed()  # replies waiting for room give up
         writer = self._writer
         if writer is None or writer.done():
             return
-        deadline = time.monotonic() + grace
-        while self._queue and not writer.done() and time.monotonic() < deadline:
-            self._has_room.clear()
-            try:
-                await asyncio.wait_for(self._has_room.wait(), deadline - time.monotonic())
-            except TimeoutError:
-                break
         writer.cancel()
         try:
             await writer
@@ -148,7 +181,7 @@ class Connection:
     def send(self, data: bytes) -> bool:
         """Queue a message sent by someone else. Never waits; returns False
         when the message was not queued (closed, or dropped by policy)."""
-        if self._closed.is_set():
+        if self._aborted:
             return False
         if self._queued_bytes + len(data) > self._options.max_buffered_bytes and self._queue:
             self._overflow(len(data))
@@ -160,10 +193,9 @@ class Connection:
         """Send a reply to this connection's own call: at once, on the calling
         task, when nothing is queued or being written (the common case, which
         saves the writer a wake-up per reply); else queued, waiting for room."""
-        if self._closed.is_set():
+        if self._aborted:
             return
-        writer = self._writer
-        if not self._queue and not self._writing and writer is not None and not writer.done():
+        if not self._queue and not self._writing and not self._stopped:
             self._writing = True
             try:
                 await self.transport.send(data)
@@ -174,15 +206,14 @@ class Connection:
                 self.abort(exc)
             finally:
                 self._writing = False
-                if self._queue:
-                    self._has_data.set()  # queued meanwhile: the writer's turn
+                self._room_freed()
+                self._start_writer()  # for whatever was queued meanwhile
             return
         limit = self._options.max_buffered_bytes
         while self._queue and self._queued_bytes + len(data) > limit:
-            if self._writer is None or self._writer.done():
+            if self._stopped:
                 return
-            self._has_room.clear()
-            await self._has_room.wait()
+            await self._arm_room().wait()
         self._enqueue(data)
 
     def send_final(self, data: bytes) -> None:
@@ -192,7 +223,24 @@ class Connection:
     def _enqueue(self, data: bytes) -> None:
         self._queue.append(data)
         self._queued_bytes += len(data)
-        self._has_data.set()
+        self._start_writer()
+
+    def _arm_room(self) -> asyncio.Event:
+        """The event set when the writer next takes from the queue (or stops),
+        cleared now: wait on it after checking the queue, with no await between."""
+        if self._room is None:
+            self._room = asyncio.Event()
+        self._room.clear()
+        return self._room
+
+    def _room_freed(self) -> None:
+        if self._room is not None:
+            self._room.set()
+
+    def _start_writer(self) -> None:
+        """Start the writer if there is something to write and nobody writing."""
+        if self._queue and not self._writing and self._writer is None and not self._stopped:
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def _overflow(self, size: int) -> None:
         self.dropped_messages += 1
@@ -221,26 +269,25 @@ class Connection:
         )
 
     async def _write_loop(self) -> None:
+        """Write what is queued, several messages a write, until the queue is
+        empty (or a reply is being written inline, which restarts it)."""
         queue = self._queue
         transport = self.transport
         try:
-            while True:
-                if not queue or self._writing:
-                    self._has_data.clear()
-                    await self._has_data.wait()
-                    continue
+            while queue and not self._writing:
                 if len(queue) == 1:
-                    batch = queue.popleft()
+                    batch = queue.pop()
                 else:
-                    parts: list[bytes] = []
-                    size = 0
-                    while queue and (size == 0 or size + len(queue[0]) <= _MAX_BATCH):
-                        part = queue.popleft()
-                        parts.append(part)
+                    taken = size = 0
+                    for part in queue:
+                        if taken and size + len(part) > _MAX_BATCH:
+                            break
+                        taken += 1
                         size += len(part)
-                    batch = b"".join(parts)
+                    batch = b"".join(queue[:taken])
+                    del queue[:taken]
                 self._queued_bytes -= len(batch)
-                self._has_room.set()
+                self._room_freed()
                 self._writing = True
                 try:
                     await transport.send(batch)
@@ -254,4 +301,5 @@ class Connection:
             logger.exception("writing to connection %s failed", self.connection_id)
             self.abort(exc)
         finally:
-            self._has_room.set()
+            self._writer = None
+            self._room_freed()

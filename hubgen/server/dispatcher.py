@@ -128,7 +128,28 @@ class HubDispatcher:
 
 
 class ConnectionDispatcher:
-    """Dispatches the messages of one connection."""
+    """Dispatches the messages of one connection.
+
+    One exists per connection, so it has slots, and the invocation queue's
+    wake-up event is made only when a read loop first has to wait for room.
+    """
+
+    __slots__ = (
+        "_canceled",
+        "_clients",
+        "_connection",
+        "_context",
+        "_hub",
+        "_options",
+        "_queue",
+        "_queue_room",
+        "_running",
+        "_spec",
+        "_streams",
+        "_tasks",
+        "_uploads",
+        "_wire",
+    )
 
     def __init__(self, hub: HubDispatcher, connection: Connection) -> None:
         self._hub = hub
@@ -144,8 +165,9 @@ class ConnectionDispatcher:
             connection.connection_id,
             client_result_timeout=hub.options.client_result_timeout,
         )
-        self._queue: deque[_Job] = deque()
-        self._queue_room = asyncio.Event()
+        #: Invocations waiting for a free slot (a list: small when empty).
+        self._queue: list[_Job] = []
+        self._queue_room: asyncio.Event | None = None
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: dict[str, asyncio.Task[None]] = {}
@@ -233,6 +255,8 @@ class ConnectionDispatcher:
             self._spawn(self._run_queue(self._invoke(method, message, [])), None)
             return
         while len(self._queue) >= _MAX_QUEUED_INVOCATIONS:
+            if self._queue_room is None:
+                self._queue_room = asyncio.Event()
             self._queue_room.clear()
             await self._queue_room.wait()
         self._queue.append(lambda: self._invoke(method, message, []))
@@ -321,8 +345,9 @@ class ConnectionDispatcher:
             if first is not None:
                 await first
             while self._queue:
-                job = self._queue.popleft()
-                self._queue_room.set()
+                job = self._queue.pop(0)  # at most _MAX_QUEUED_INVOCATIONS long
+                if self._queue_room is not None:
+                    self._queue_room.set()
                 await job()
         finally:
             self._running -= 1

@@ -78,20 +78,34 @@ class _Record:
     http: HttpTransport | None = None
     #: For Long Polling: the task running the hub connection between polls.
     task: asyncio.Task[None] | None = None
-    #: Client data POSTed before a GET chose the transport, which takes it over.
-    early: bytearray = field(default_factory=bytearray)
-    #: POSTs before the transport go one at a time, so their bodies never interleave.
-    early_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    #: Set once the transport has taken over ``early``, or the record is dropped.
-    started: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Client data POSTed before a GET chose the transport (made when needed:
+    #: only signalrcore does that, and every connection has a record).
+    early: _EarlyData | None = None
 
     def attach(self, transport: HttpTransport) -> None:
         """Make ``transport`` the connection's: it gets what was POSTed so far."""
         self.transport = transport.name
         self.http = transport
-        transport.preload(bytes(self.early))
-        self.early.clear()
-        self.started.set()
+        if self.early is not None:
+            transport.preload(bytes(self.early.data))
+            self.early.data.clear()
+            self.early.started.set()
+
+    def drop(self) -> None:
+        """The record is gone: POSTs waiting for a transport give up."""
+        if self.early is not None:
+            self.early.started.set()
+
+
+@dataclass(slots=True)
+class _EarlyData:
+    """What was POSTed to a connection before its transport started."""
+
+    data: bytearray = field(default_factory=bytearray)
+    #: These POSTs go one at a time, so their bodies never interleave.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Set once the transport has taken the data over, or the record is dropped.
+    started: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _query(request: HTTPConnection, key: str) -> str | None:
@@ -291,12 +305,15 @@ class HubEndpoint:
         ASP.NET Core writes it into the connection's pipe, which takes up to
         its buffer size at once; so do we, and the rest of a larger body waits
         for the transport. False if the connection was dropped first."""
-        async with record.early_lock:
+        if record.early is None:
+            record.early = _EarlyData()
+        early = record.early
+        async with early.lock:
             async for chunk in body:
-                if record.http is None and len(record.early) + len(chunk) <= MAX_UNPOLLED:
-                    record.early += chunk
+                if record.http is None and len(early.data) + len(chunk) <= MAX_UNPOLLED:
+                    early.data += chunk
                     continue
-                await record.started.wait()
+                await early.started.wait()
                 if record.http is None:
                     return False
                 return await record.http.feed(_prepend(chunk, body))
@@ -372,7 +389,7 @@ class HubEndpoint:
                 if record.transport is None:
                     if now - record.created > options.disconnect_timeout:
                         del self._records[token]
-                        record.started.set()  # POSTs waiting for a transport: 404
+                        record.drop()  # POSTs waiting for a transport: 404
                 elif isinstance(record.http, LongPollingTransport):
                     idle = record.http.idle_since
                     if idle is not None and now - idle > options.disconnect_timeout:

@@ -101,7 +101,6 @@ class HubConnectionHandler:
             request,
             user_identifier=user_identifier,
         )
-        connection.start()
         dispatch = self._dispatcher.connect(connection)
         lifetime = self._dispatcher.lifetime
         await lifetime.on_connected(connection)
