@@ -134,3 +134,28 @@ def test_version_and_usage(project: Path) -> None:
     usage = run([sys.executable, "-m", "hubgen"], project)
     assert usage.returncode == 2
     assert "COMMAND" in usage.stderr
+
+
+def test_many_contract_modules_each_get_a_source_line(tmp_path: Path) -> None:
+    """The package's ``__init__`` names every contract file, one comment line
+    each, however many there are (they once shared a line that outgrew 88
+    columns and failed generation)."""
+    modules = [f"contract_number_{index}" for index in range(8)]
+    for index, module in enumerate(modules):
+        (tmp_path / f"{module}.py").write_text(
+            "from typing import Protocol\n\nimport hubgen\n\n\n"
+            f"class Receiver{index}(Protocol):\n"
+            "    async def note(self, text: str) -> None: ...\n\n\n"
+            f"@hubgen.hub(client=Receiver{index})\nclass Hub{index}(Protocol):\n"
+            "    async def echo(self, text: str) -> str: ...\n",
+            encoding="utf-8",
+        )
+    (tmp_path / "hubgen.toml").write_text(
+        f"contracts = {json.dumps(modules)}\npython-path = ['.']\n\n[python]\nout = 'generated'\n",
+        encoding="utf-8",
+    )
+    result = hubgen(tmp_path, "generate")
+    assert result.returncode == 0, result.stderr
+    init = (tmp_path / "generated" / "__init__.py").read_text(encoding="utf-8")
+    sources = [line for line in init.splitlines() if line.startswith("# source: ")]
+    assert sources == [f"# source: {module}.py" for module in modules]
