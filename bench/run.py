@@ -95,6 +95,8 @@ def _versions() -> dict[str, str]:
         "hubgen",
         "starlette",
         "uvicorn",
+        "uvloop",
+        "httptools",
         "websockets",
         "pydantic",
         "python-socketio",
