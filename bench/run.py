@@ -273,6 +273,10 @@ and hubgen, all under the same uvicorn; see `bench/apps/`. Load generators are i
 the official clients and the lean ones. Each run starts a fresh server process;
 every process is stopped by its own PID; only loopback is used.
 
+Where the server's time goes, measured in instructions per call rather than
+wall-clock time (`python -m bench.instructions`), and what was optimized with
+the numbers before and after: [performance.md](performance.md).
+
 ## Latest run"""
 
 
