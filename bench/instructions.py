@@ -6,6 +6,7 @@ does not depend on what else the machine is doing.
     python -m bench.instructions --scenario broadcast --receivers 200
     python -m bench.instructions --app raw            # the raw WebSocket echo
     python -m bench.instructions --uvicorn=--ws-per-message-deflate=true
+    python -m bench.instructions --profile            # where the time goes (cProfile)
 
 The server runs under ``valgrind --tool=callgrind`` with instrumentation off
 until it is warm (imports, first calls); then a fixed number of calls is
@@ -13,6 +14,11 @@ counted and divided out. The same inputs give the same count to within about
 1%, so a change to the runtime can be judged by one run each, before and
 after, even on a busy machine. The client (Python ``websockets``, in this
 process) is not counted. Needs valgrind (Debian's package).
+
+``--profile`` runs the same load under cProfile instead and prints where the
+server's Python-level time goes, by package and by hubgen function. cProfile
+slows every Python call alike, so read it as shares, and note that it counts
+each resumption of a coroutine as a call.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import pstats
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -47,6 +56,25 @@ def _varint(size: int) -> bytes:
         out.append(byte | (0x80 if size else 0))
         if not size:
             return bytes(out)
+
+
+def _messages(data: bytes | str) -> list[list[object]]:
+    """The MessagePack hub messages of one WebSocket message (varint-prefixed)."""
+    assert isinstance(data, bytes)
+    found: list[list[object]] = []
+    position = 0
+    while position < len(data):
+        size = shift = 0
+        while True:
+            byte = data[position]
+            position += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        found.append(msgpack.unpackb(data[position : position + size]))
+        position += size
+    return found
 
 
 class Caller:
@@ -81,10 +109,8 @@ class Caller:
         else:
             body = msgpack.packb([1, {}, invocation_id, target, list(arguments), []])
             await self.ws.send(_varint(len(body)) + body)
-            while True:
-                frame = await self.ws.recv()
-                if isinstance(frame, bytes) and frame[1:3] == b"\x95\x03":
-                    break
+            while not any(message[0] == 3 for message in _messages(await self.ws.recv())):
+                pass
 
 
 async def echo_load(url: str, app: str, protocol: str, connections: int, calls: int) -> int:
@@ -157,16 +183,30 @@ def _wait_listening(port: int, server: subprocess.Popen[bytes], timeout: float =
 
 
 def measure(args: argparse.Namespace) -> float:
-    """Instructions per call (echo) or per delivered message (broadcast)."""
-    if shutil.which("valgrind") is None:
+    """Instructions per call (echo) or per delivered message (broadcast); with
+    ``--profile``, print the profile and return the calls measured."""
+    if not args.profile and shutil.which("valgrind") is None:
         sys.exit("bench.instructions needs valgrind (apt-get install valgrind)")
     module, path = APPS[args.app]
     port = _free_port()
     url = f"ws://127.0.0.1:{port}{path}"
+    uvicorn_args = [
+        module,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        *UVICORN_DEFAULTS,
+        *args.uvicorn,
+    ]
     with tempfile.TemporaryDirectory(prefix="hubgen-callgrind-") as tmp:
         out = Path(tmp) / "callgrind.out"
-        server = subprocess.Popen(
-            [
+        stats = Path(tmp) / "profile.pstats"
+        if args.profile:
+            command = [sys.executable, "-m", "bench._profiled", str(stats), *uvicorn_args]
+        else:
+            command = [
                 "valgrind",
                 "--tool=callgrind",
                 "--instr-atstart=no",
@@ -174,20 +214,16 @@ def measure(args: argparse.Namespace) -> float:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                module,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                *UVICORN_DEFAULTS,
-                *args.uvicorn,
-            ],
-            cwd=ROOT,
-            stderr=subprocess.DEVNULL,
-        )
+                *uvicorn_args,
+            ]
+        server = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
 
         def counting(on: bool) -> None:
+            if args.profile:
+                os.kill(server.pid, signal.SIGUSR1 if on else signal.SIGUSR2)
+                if not on:
+                    _wait_for_file(stats)
+                return
             state = "on" if on else "off"
             subprocess.run(
                 ["callgrind_control", "-i", state, str(server.pid)],
@@ -210,6 +246,9 @@ def measure(args: argparse.Namespace) -> float:
                 count = asyncio.run(
                     broadcast_load(url, args.protocol, args.receivers, args.messages, counting)
                 )
+            if args.profile:
+                print_profile(stats, count)
+                return count
             subprocess.run(
                 ["callgrind_control", "-d", str(server.pid)], check=True, capture_output=True
             )
@@ -224,6 +263,41 @@ def measure(args: argparse.Namespace) -> float:
     return total / count
 
 
+def _wait_for_file(path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # let the dump finish
+
+
+def _package(filename: str) -> str:
+    for name in ("hubgen", "uvicorn", "websockets", "starlette", "asyncio"):
+        if f"/{name}/" in filename:
+            return name
+    return "builtins" if filename == "~" else "other"
+
+
+def print_profile(path: Path, count: int) -> None:
+    """Shares of the server's Python-level time by package, then the hubgen
+    functions that take the most, with calls (or resumptions) per unit."""
+    stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    by_package: dict[str, float] = {}
+    own: list[tuple[float, float, str]] = []
+    for (filename, line, function), (_, calls, self_time, _, _) in stats.items():
+        package = _package(filename)
+        by_package[package] = by_package.get(package, 0.0) + self_time
+        if package == "hubgen":
+            where = filename[filename.rindex("/hubgen/") + 1 :]
+            own.append((self_time, calls / count, f"{where}:{line} {function}"))
+    total = sum(by_package.values()) or 1.0
+    print("share of Python-level time, by package:")
+    for package, spent in sorted(by_package.items(), key=lambda item: -item[1]):
+        print(f"  {spent / total:6.1%}  {package}")
+    print("hubgen's functions taking the most (share, calls per unit):")
+    for spent, per, name in sorted(own, reverse=True)[:15]:
+        print(f"  {spent / total:6.1%}  {per:5.2f}  {name}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--app", choices=sorted(APPS), default="hubgen")
@@ -234,12 +308,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--receivers", type=int, default=200)
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument(
+        "--profile", action="store_true", help="cProfile the server instead of counting"
+    )
+    parser.add_argument(
         "--uvicorn",
         action="append",
         default=[],
         help="an extra uvicorn argument (repeatable), e.g. --uvicorn=--loop=asyncio",
     )
     args = parser.parse_args(argv)
+    if args.profile:
+        measure(args)
+        return
     per = measure(args)
     unit = "call" if args.scenario == "echo" else "delivered message"
     what = f"{args.app} {args.scenario} {args.protocol}" if args.app == "hubgen" else "raw echo"

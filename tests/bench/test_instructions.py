@@ -1,4 +1,5 @@
-"""bench.instructions counts the server's instructions per call under callgrind."""
+"""bench.instructions counts the server's instructions per call under callgrind,
+or profiles it with cProfile."""
 
 from __future__ import annotations
 
@@ -12,19 +13,32 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(
-    ("argv", "unit"),
+    ("argv", "what"),
     [
-        (["--calls", "100", "--connections", "2"], "call"),
-        (["--scenario", "broadcast", "--receivers", "5", "--messages", "5"], "delivered message"),
+        ("--calls 100 --connections 2", "echo json: ([\\d,]+) instructions per call"),
+        (
+            "--scenario broadcast --protocol messagepack --receivers 5 --messages 5",
+            "broadcast messagepack: ([\\d,]+) instructions per delivered message",
+        ),
     ],
 )
-def test_counts_instructions(
-    argv: list[str], unit: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    main(argv)
+def test_counts_instructions(argv: str, what: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(argv.split())
     line = capsys.readouterr().out.strip()
-    found = re.fullmatch(rf"hubgen \w+ json: ([\d,]+) instructions per {unit}", line)
+    found = re.fullmatch(f"hubgen {what}", line)
     assert found, line
     # a call takes tens of thousands of instructions at least, and far fewer than
     # the tens of millions that a miscount (startup included) would show
     assert 10_000 < int(found[1].replace(",", "")) < 5_000_000
+
+
+def test_profile_splits_the_time_by_package(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--profile", "--calls", "200", "--connections", "2"])
+    out = capsys.readouterr().out
+    shares = {
+        name: float(share)
+        for share, name in re.findall(r"^\s+([\d.]+)%\s+(\w+)$", out, re.MULTILINE)
+    }
+    assert {"hubgen", "uvicorn", "websockets"} <= shares.keys(), out
+    assert 95 < sum(shares.values()) < 105, out
+    assert "hubgen/server/dispatcher.py" in out
