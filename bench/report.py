@@ -376,6 +376,7 @@ def chart(report: Report, path: Path) -> None:
         ax.margins(x=0.15)
     s = report.settings
     figure.suptitle(f"hubgen benchmarks · {s['date']} · {s['machine']}", fontsize=10)
-    figure.tight_layout()
+    # leave the suptitle its own strip above the first chart's title
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.4 / figure.get_figheight()))
     figure.savefig(path, dpi=110)
     plt.close(figure)
