@@ -72,6 +72,26 @@ def free_port() -> int:
         return port
 
 
+def wait_listening(
+    process: subprocess.Popen[Any],
+    port: int,
+    timeout: float,
+    name: str,
+    log: Callable[[], str] = lambda: "",
+) -> None:
+    """Return once something listens on ``port``; raise if ``process`` exits
+    first (with ``log()``) or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log()}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"{name} did not listen on {port} within {timeout}s")
+
+
 def stop(process: subprocess.Popen[Any], *, grace: float = 10) -> None:
     """SIGTERM the process by its PID, then SIGKILL it if it outlives ``grace``."""
     if process.poll() is None:
@@ -125,17 +145,7 @@ class Server:
         return self.process.pid
 
     def _wait_listening(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"{self.app} exited with {self.process.returncode}:\n{self.log()}"
-                )
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise TimeoutError(f"{self.app} did not listen on {self.port} within {timeout}s")
+        wait_listening(self.process, self.port, timeout, self.app, self.log)
 
     def log(self, limit: int = 4000) -> str:
         self._log.seek(0)

@@ -30,7 +30,6 @@ import os
 import pstats
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,9 @@ from pathlib import Path
 import msgpack
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.harness import free_port, stop, wait_listening
+from hubgen.protocol.framing import frame_binary, split_binary_frames
+
 ROOT = Path(__file__).resolve().parents[1]
 RS = "\x1e"
 APPS = {"hubgen": ("bench.apps.hubgen_app:app", "/hub"), "raw": ("bench.apps.raw_ws:app", "/ws")}
@@ -49,32 +51,10 @@ UVICORN_DEFAULTS = ["--loop", "uvloop", "--ws-per-message-deflate", "false"]
 PAYLOAD = "x" * 32
 
 
-def _varint(size: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, size = size & 0x7F, size >> 7
-        out.append(byte | (0x80 if size else 0))
-        if not size:
-            return bytes(out)
-
-
 def _messages(data: bytes | str) -> list[list[object]]:
-    """The MessagePack hub messages of one WebSocket message (varint-prefixed)."""
+    """The MessagePack hub messages of one WebSocket message."""
     assert isinstance(data, bytes)
-    found: list[list[object]] = []
-    position = 0
-    while position < len(data):
-        size = shift = 0
-        while True:
-            byte = data[position]
-            position += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        found.append(msgpack.unpackb(data[position : position + size]))
-        position += size
-    return found
+    return [msgpack.unpackb(frame) for frame in split_binary_frames(bytearray(data))]
 
 
 class Caller:
@@ -108,7 +88,7 @@ class Caller:
                 pass
         else:
             body = msgpack.packb([1, {}, invocation_id, target, list(arguments), []])
-            await self.ws.send(_varint(len(body)) + body)
+            await self.ws.send(frame_binary(body))
             while not any(message[0] == 3 for message in _messages(await self.ws.recv())):
                 pass
 
@@ -162,33 +142,13 @@ async def broadcast_load(
     return receivers * messages
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_listening(port: int, server: subprocess.Popen[bytes], timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the server exited before listening")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"the server did not listen on {port} within {timeout}s")
-
-
 def measure(args: argparse.Namespace) -> float:
     """Instructions per call (echo) or per delivered message (broadcast); with
     ``--profile``, print the profile and return the calls measured."""
     if not args.profile and shutil.which("valgrind") is None:
         sys.exit("bench.instructions needs valgrind (apt-get install valgrind)")
     module, path = APPS[args.app]
-    port = _free_port()
+    port = free_port()
     url = f"ws://127.0.0.1:{port}{path}"
     uvicorn_args = [
         module,
@@ -232,7 +192,7 @@ def measure(args: argparse.Namespace) -> float:
             )
 
         try:
-            _wait_listening(port, server)
+            wait_listening(server, port, 300, "the server")
             if args.scenario == "echo":
                 # warm up uninstrumented: imports and first-call caches
                 asyncio.run(echo_load(url, args.app, args.protocol, args.connections, 200))
@@ -253,8 +213,7 @@ def measure(args: argparse.Namespace) -> float:
                 ["callgrind_control", "-d", str(server.pid)], check=True, capture_output=True
             )
         finally:
-            server.terminate()
-            server.wait(120)
+            stop(server, grace=120)
         total = 0
         for dump in Path(tmp).glob("callgrind.out.*"):
             for line in dump.read_text(errors="replace").splitlines():

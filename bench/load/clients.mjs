@@ -324,6 +324,21 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // The harness samples both processes' CPU time from /proc when it reads these.
 export const mark = (event, extra = {}) => console.log(JSON.stringify({ event, ...extra }));
 
+/** The measured window every load script shares: the warm-up, then "start",
+ *  `measuring(true)`, the duration, `measuring(false)`, "stop". Returns the
+ *  measured seconds. */
+export async function measureWindow(args, measuring) {
+  await sleep(Number(args.warmup ?? 1) * 1000);
+  mark("start");
+  const t0 = process.hrtime.bigint();
+  measuring(true);
+  await sleep(Number(args.duration ?? 5) * 1000);
+  measuring(false);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  mark("stop");
+  return seconds;
+}
+
 export function percentile(sorted, q) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null;
 }

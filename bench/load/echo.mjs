@@ -4,7 +4,7 @@
 //   node echo.mjs --kind signalr|socketio|ws --client official|lean --url URL
 //                 [--protocol json|messagepack] [--transport WebSockets|ServerSentEvents|LongPolling]
 //                 [--connections 50] [--duration 5] [--warmup 1] [--payload 32]
-import { connectMany, mark, parseArgs, percentile, sleep } from "./clients.mjs";
+import { connectMany, mark, measureWindow, parseArgs, percentile } from "./clients.mjs";
 
 const args = parseArgs(process.argv.slice(2));
 const connections = Number(args.connections ?? 50);
@@ -23,14 +23,9 @@ async function loop(client) {
   }
 }
 const loops = clients.map(loop);
-await sleep(Number(args.warmup ?? 1) * 1000);
-mark("start");
-const t0 = process.hrtime.bigint();
-measuring = true;
-await sleep(Number(args.duration ?? 5) * 1000);
-measuring = false;
-const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-mark("stop");
+const seconds = await measureWindow(args, (on) => {
+  measuring = on;
+});
 latencies.sort((a, b) => a - b);
 mark("result", {
   count: latencies.length,

@@ -6,7 +6,7 @@
 // deliveries per second and the delay from send to each delivery.
 //   node fanout.mjs --kind K --client C --url URL [--protocol P] --connections N
 //                   [--group-size 10] [--window 4] [--duration 5] [--warmup 1] [--payload 32]
-import { connectMany, mark, parseArgs, percentile, sleep } from "./clients.mjs";
+import { connectMany, mark, measureWindow, parseArgs, percentile, sleep } from "./clients.mjs";
 
 const args = parseArgs(process.argv.slice(2));
 const connections = Number(args.connections ?? 200);
@@ -72,14 +72,9 @@ function sender(client, i) {
 }
 const senders = clients.flatMap((c, i) => (groupSize ? (i % groupSize === 0 ? [sender(c, i)] : []) : i === 0 ? [sender(c, i)] : []));
 
-await sleep(Number(args.warmup ?? 1) * 1000);
-mark("start");
-const t0 = process.hrtime.bigint();
-measuring = true;
-await sleep(Number(args.duration ?? 5) * 1000);
-measuring = false;
-const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-mark("stop");
+const seconds = await measureWindow(args, (on) => {
+  measuring = on;
+});
 latencies.sort((a, b) => a - b);
 mark("result", {
   count: delivered,

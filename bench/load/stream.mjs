@@ -1,7 +1,7 @@
 // One server-to-client stream of small items (Counter(n), n large), counted for
 // D seconds after a warm-up, then cancelled.
 //   node stream.mjs --kind signalr|ws --client C --url URL [--protocol P] [--duration 5] [--warmup 1]
-import { connect, mark, parseArgs, sleep } from "./clients.mjs";
+import { connect, mark, measureWindow, parseArgs } from "./clients.mjs";
 
 const args = parseArgs(process.argv.slice(2));
 const client = await connect({ ...args });
@@ -14,14 +14,9 @@ const stream = client.stream("Counter", [2 ** 31 - 1], (item) => {
   last = value;
   if (measuring) items++;
 });
-await sleep(Number(args.warmup ?? 1) * 1000);
-mark("start");
-const t0 = process.hrtime.bigint();
-measuring = true;
-await sleep(Number(args.duration ?? 5) * 1000);
-measuring = false;
-const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-mark("stop");
+const seconds = await measureWindow(args, (on) => {
+  measuring = on;
+});
 mark("result", { count: items, seconds, rate: items / seconds, p50_ms: null, p99_ms: null });
 // The harness may stop this process from here on: cleanup is best effort.
 stream.cancel();
