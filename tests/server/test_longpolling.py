@@ -63,12 +63,16 @@ class Poller:
         self.connection_id = ""
         self.url = ""
 
-    async def negotiate(self) -> httpx.Response:
-        """Negotiate, then make the first poll; its answer is returned."""
+    async def negotiate_only(self) -> None:
+        """Negotiate: the connection exists, no transport has started."""
         response = await self.http.post(f"{self.base_url}/echo/negotiate?negotiateVersion=1")
         body = response.json()
         self.connection_id = body["connectionId"]
         self.url = f"{self.base_url}/echo?id={body['connectionToken']}"
+
+    async def negotiate(self) -> httpx.Response:
+        """Negotiate, then make the first poll; its answer is returned."""
+        await self.negotiate_only()
         return await self.poll()
 
     async def connect(self) -> None:
@@ -396,8 +400,7 @@ async def test_a_handshake_posted_before_the_first_poll_is_kept_for_the_connecti
     """signalrcore posts its handshake before it polls; ASP.NET Core accepts
     that for any negotiated connection, and so do we."""
     poller = Poller(http, base_url)
-    body = (await http.post(f"{base_url}/echo/negotiate?negotiateVersion=1")).json()
-    poller.url = f"{base_url}/echo?id={body['connectionToken']}"
+    await poller.negotiate_only()
     await poller.post(HANDSHAKE)
     await poller.post(invocation("1", "Echo", "early"))
     assert (await poller.poll()).status_code == 200  # the first poll: empty
@@ -410,8 +413,7 @@ async def test_a_large_body_before_the_first_poll_waits_for_the_transport(
     """Up to 64 KiB is taken at once; the rest of a body waits for the
     transport, and the hub gets it whole and in order."""
     poller = Poller(http, base_url)
-    body = (await http.post(f"{base_url}/echo/negotiate?negotiateVersion=1")).json()
-    poller.url = f"{base_url}/echo?id={body['connectionToken']}"
+    await poller.negotiate_only()
     text = "x" * 100_000
     post = asyncio.ensure_future(poller.post(HANDSHAKE + invocation("1", "Echo", text)))
     await asyncio.sleep(0.2)
@@ -425,7 +427,7 @@ async def test_a_post_waiting_for_a_transport_that_never_comes_gets_404(
     http: httpx.AsyncClient,
 ) -> None:
     async with serve(make_app(disconnect_timeout=0.3)) as base_url:
-        body = (await http.post(f"{base_url}/echo/negotiate?negotiateVersion=1")).json()
-        url = f"{base_url}/echo?id={body['connectionToken']}"
-        response = await http.post(url, content=HANDSHAKE + "x" * 100_000)
+        poller = Poller(http, base_url)
+        await poller.negotiate_only()
+        response = await http.post(poller.url, content=HANDSHAKE + "x" * 100_000)
         assert response.status_code == 404
