@@ -17,7 +17,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from hubgen.protocol.base import ProtocolError
 
-__all__ = ["dumps", "json_default", "read_object", "token_name"]
+__all__ = ["dumps", "json_default", "quote", "read_object", "text", "token_name"]
 
 
 def _reject_constant(name: str) -> Any:
@@ -151,3 +151,22 @@ def dumps(value: Any, suffix: str = "") -> bytes:
         return (text + suffix).encode("utf-8")
     except UnicodeEncodeError:
         return (_encode_ascii(value) + suffix).encode("ascii")
+
+
+try:
+    from _json import encode_basestring as _quote_c
+except ImportError:  # pragma: no cover - CPython always has the accelerator
+    _quote_c = json.encoder.py_encode_basestring
+
+#: A ``str`` as a JSON string literal (quotes included, not ASCII-escaped).
+quote: Final[Callable[[str], str]] = _quote_c
+
+
+def text(value: Any) -> str:
+    """Compact JSON text for ``value`` (before UTF-8 encoding): what
+    :func:`dumps` writes, for callers that assemble a message around it.
+    Raises what the encoder raises, unchanged; callers that get an error
+    fall back to :func:`dumps`, which explains it."""
+    if value.__class__ is str:
+        return _quote_c(value)
+    return _encode_utf8(value)

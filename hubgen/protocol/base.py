@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import abc
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from hubgen.codec import WireFormat
-from hubgen.protocol.messages import HubMessage
+from hubgen.protocol.messages import CompletionMessage, HubMessage
 
 __all__ = ["HubProtocol", "ProtocolError", "TransferFormat"]
 
@@ -54,3 +54,9 @@ class HubProtocol(abc.ABC):
     def write(self, message: HubMessage) -> bytes:
         """One message, framed (JSON + record separator, or varint-prefixed
         MessagePack)."""
+
+    def write_result(self, invocation_id: str, result: Any) -> bytes:
+        """A Completion carrying ``result`` (a wire value), framed: the reply
+        to nearly every call, which protocols may write without building the
+        message. Raises as :meth:`write` does."""
+        return self.write(CompletionMessage(invocation_id, result, None, True))

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 from hubgen.codec import WireFormat
-from hubgen.protocol._jsontext import dumps, read_object
+from hubgen.protocol._jsontext import dumps, quote, read_object, text
 from hubgen.protocol.base import HubProtocol, ProtocolError, TransferFormat
 from hubgen.protocol.framing import RECORD_SEPARATOR, split_text_frames
 from hubgen.protocol.messages import (
@@ -125,6 +125,24 @@ def _sequence_id(obj: _Object) -> int:
 
 
 def _read_invocation(obj: _Object) -> InvocationMessage:
+    # The shape of nearly every call, checked in one go; anything else (and
+    # every error) takes the property-by-property path below.
+    target = obj.get("target")
+    arguments = obj.get("arguments")
+    invocation_id = obj.get("invocationId", "")
+    if (
+        target.__class__ is str
+        and target
+        and arguments.__class__ is list
+        and invocation_id.__class__ is str
+        and "streamIds" not in obj
+        and "headers" not in obj
+    ):
+        return InvocationMessage(target, arguments, invocation_id or None)
+    return _read_invocation_checked(obj)
+
+
+def _read_invocation_checked(obj: _Object) -> InvocationMessage:
     target = _optional_string(obj, "target")
     arguments = _arguments(obj)
     if not target:
@@ -225,8 +243,32 @@ def _read_message(record: bytes) -> HubMessage | None:
 # --------------------------------------------------------------------------- writing
 
 
+# The writers below assemble the common messages (no headers) as text around
+# the encoded values, which skips building a dict only to encode it. Any
+# error (NaN, a value with no JSON form, a lone surrogate that UTF-8 cannot
+# carry) falls back to the dict-and-dumps path, which writes what can be
+# written (surrogates as \u escapes) and explains what cannot.
+_FALLBACK: Final = (ValueError, TypeError, RecursionError)
+
+
 def _write_invocation(message: InvocationMessage | StreamInvocationMessage) -> bytes:
     """Invocation (type 1) and StreamInvocation (type 4) share one layout."""
+    if message.headers or message.stream_ids is not None:
+        return _write_invocation_object(message)
+    invocation_id = message.invocation_id
+    try:
+        if invocation_id:
+            head = f'{{"type":{int(message.type)},"invocationId":{quote(invocation_id)},'
+        else:
+            head = f'{{"type":{int(message.type)},'
+        return (
+            f'{head}"target":{quote(message.target)},"arguments":{text(message.arguments)}}}{_RS}'
+        ).encode()
+    except _FALLBACK:
+        return _write_invocation_object(message)
+
+
+def _write_invocation_object(message: InvocationMessage | StreamInvocationMessage) -> bytes:
     obj: _Object = {"type": int(message.type)}
     if message.headers:
         obj["headers"] = message.headers
@@ -240,6 +282,18 @@ def _write_invocation(message: InvocationMessage | StreamInvocationMessage) -> b
 
 
 def _write_stream_item(message: StreamItemMessage) -> bytes:
+    if message.headers or not message.invocation_id:
+        return _write_stream_item_object(message)
+    try:
+        return (
+            f'{{"type":2,"invocationId":{quote(message.invocation_id)},'
+            f'"item":{text(message.item)}}}{_RS}'
+        ).encode()
+    except _FALLBACK:
+        return _write_stream_item_object(message)
+
+
+def _write_stream_item_object(message: StreamItemMessage) -> bytes:
     obj: _Object = {"type": 2}
     if message.headers:
         obj["headers"] = message.headers
@@ -249,7 +303,25 @@ def _write_stream_item(message: StreamItemMessage) -> bytes:
     return dumps(obj, _RS)
 
 
+def _write_result(invocation_id: str, result: Any) -> bytes:
+    """A Completion with a result and no headers (the reply to most calls)."""
+    if invocation_id:
+        try:
+            return (
+                f'{{"type":3,"invocationId":{quote(invocation_id)},"result":{text(result)}}}{_RS}'
+            ).encode()
+        except _FALLBACK:
+            pass
+    return _write_completion_object(CompletionMessage(invocation_id, result, None, True))
+
+
 def _write_completion(message: CompletionMessage) -> bytes:
+    if message.has_result and message.error is None and not message.headers:
+        return _write_result(message.invocation_id, message.result)
+    return _write_completion_object(message)
+
+
+def _write_completion_object(message: CompletionMessage) -> bytes:
     obj: _Object = {"type": 3}
     if message.headers:
         obj["headers"] = message.headers
@@ -340,3 +412,6 @@ class JsonHubProtocol(HubProtocol):
         except KeyError:
             raise TypeError(f"not a hub message: {message!r}") from None
         return writer(message)
+
+    def write_result(self, invocation_id: str, result: Any) -> bytes:
+        return _write_result(invocation_id, result)

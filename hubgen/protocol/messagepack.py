@@ -396,3 +396,6 @@ class MessagePackHubProtocol(HubProtocol):
         except KeyError:
             raise TypeError(f"not a hub message: {message!r}") from None
         return writer(message)
+
+    def write_result(self, invocation_id: str, result: Any) -> bytes:
+        return _frame([3, {}, invocation_id, _NON_VOID_RESULT, result])

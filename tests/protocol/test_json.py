@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hubgen.codec import WireFormat
 from hubgen.protocol import (
@@ -28,6 +30,8 @@ from hubgen.protocol import (
     TransferFormat,
     get_protocol,
 )
+from hubgen.protocol._jsontext import dumps
+from tests.protocol.strategies import FUZZ
 
 RS = b"\x1e"
 
@@ -578,3 +582,94 @@ def test_malformed_input(data: bytes, error: str) -> None:
         JSON_PROTOCOL.parse(bytearray(data + RS))
     assert str(caught.value).startswith(error)
     assert isinstance(caught.value, ValueError)
+
+
+# --------------------------------------------------------------------------- fast paths
+
+# Values that the text-assembling writers must hand to the general encoder:
+# lone surrogates (UTF-8 cannot carry them), the record separator (escaped),
+# NaN (refused), and ordinary nested data.
+_AWKWARD_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=6)
+    | st.sampled_from(["\ud800", "a\x1eb", 'q"\\', "é€😀"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_AWKWARD_IDS = st.sampled_from(["1", "", "\ud800", 'a"b', "é"]) | st.text(max_size=4)
+
+
+def _general(obj: dict[str, Any]) -> bytes | type[Exception]:
+    """What the dict-and-dumps path writes for ``obj``, or the error it raises."""
+    try:
+        return dumps(obj, "\x1e")
+    except (ValueError, TypeError) as exc:
+        return type(exc)
+
+
+def _fast(write: Any, *args: Any) -> bytes | type[Exception]:
+    try:
+        result: bytes = write(*args)
+    except (ValueError, TypeError) as exc:
+        return type(exc)
+    return result
+
+
+@FUZZ
+@given(invocation_id=_AWKWARD_IDS, value=_AWKWARD_VALUES, target=st.text(min_size=1, max_size=4))
+def test_fast_writers_agree_with_the_general_encoder(
+    invocation_id: str, value: Any, target: str
+) -> None:
+    completion: dict[str, Any] = {"type": 3}
+    item: dict[str, Any] = {"type": 2}
+    invocation: dict[str, Any] = {"type": 1}
+    if invocation_id:
+        completion["invocationId"] = item["invocationId"] = invocation["invocationId"] = (
+            invocation_id
+        )
+    completion["result"] = value
+    item["item"] = value
+    invocation["target"] = target
+    invocation["arguments"] = [value]
+
+    assert _fast(JSON_PROTOCOL.write_result, invocation_id, value) == _general(completion)
+    assert _fast(
+        JSON_PROTOCOL.write, CompletionMessage.with_result(invocation_id, value)
+    ) == _general(completion)
+    assert _fast(JSON_PROTOCOL.write, StreamItemMessage(invocation_id, value)) == _general(item)
+    assert _fast(
+        JSON_PROTOCOL.write, InvocationMessage(target, [value], invocation_id or None)
+    ) == _general(invocation)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        b'{"type":1,"target":"T","arguments":[1],"invocationId":null}',
+        b'{"type":1,"target":"","arguments":[]}',
+        b'{"type":1,"target":"T","arguments":{}}',
+        b'{"type":1,"target":5,"arguments":[]}',
+        b'{"type":1,"target":"T","arguments":[],"headers":{"a":1}}',
+        b'{"type":1,"target":"T","arguments":[],"streamIds":[null]}',
+    ],
+)
+def test_an_invocation_off_the_common_shape_gets_the_full_checks(record: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        parse_one(record)
+
+
+def test_an_invocation_of_the_common_shape_reads_like_the_checked_path() -> None:
+    assert parse_one(b'{"arguments":["x"],"invocationId":"7","target":"Echo","type":1}') == (
+        InvocationMessage("Echo", ["x"], "7")
+    )
+    assert parse_one(b'{"type":1,"invocationId":"","target":"Echo","arguments":[]}') == (
+        InvocationMessage("Echo", [], None)
+    )
+    assert parse_one(
+        b'{"type":1,"target":"Up","arguments":[],"streamIds":["s"],"headers":{"h":"v"}}'
+    ) == InvocationMessage("Up", [], None, ["s"], {"h": "v"})

@@ -507,3 +507,19 @@ def test_malformed_input(payload: bytes, error: str) -> None:
 def test_a_bad_length_prefix_is_a_protocol_error() -> None:
     with pytest.raises(ProtocolError, match=r"^Messages over 2GB in size are not supported\.$"):
         PROTOCOL.parse(bytearray(h("ff ff ff ff 0f 91 06")))
+
+
+@pytest.mark.parametrize(
+    "value", [None, 1, "x", [1, "a"], {"k": b"\x00"}, datetime(2024, 1, 2, tzinfo=UTC), 2**64]
+)
+def test_write_result_is_write_of_a_completion_with_that_result(value: Any) -> None:
+    message = CompletionMessage.with_result("7", value)
+    try:
+        expected: bytes | type[Exception] = PROTOCOL.write(message)
+    except ValueError as exc:
+        expected = type(exc)
+    try:
+        actual: bytes | type[Exception] = PROTOCOL.write_result("7", value)
+    except ValueError as exc:
+        actual = type(exc)
+    assert actual == expected
