@@ -196,6 +196,7 @@ class ConnectionDispatcher:
         self._queue.clear()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.clear()
         try:
             await self._create_hub().on_disconnected(exception)
         except Exception:
@@ -250,9 +251,13 @@ class ConnectionDispatcher:
             self._spawn(self._invoke(method, message, uploads), message.invocation_id)
             return
         if not self._queue and self._running < self._options.max_parallel_invocations:
-            # the usual case: a free slot, nothing waiting
+            # The usual case: a free slot, nothing waiting. The task is bare
+            # (no name, no done callback: _run_first forgets it itself), as
+            # this runs for nearly every message.
             self._running += 1
-            self._spawn(self._run_queue(self._invoke(method, message, [])), None)
+            self._tasks.add(
+                asyncio.get_running_loop().create_task(self._run_first(method, message))
+            )
             return
         while len(self._queue) >= _MAX_QUEUED_INVOCATIONS:
             if self._queue_room is None:
@@ -262,7 +267,7 @@ class ConnectionDispatcher:
         self._queue.append(lambda: self._invoke(method, message, []))
         if self._running < self._options.max_parallel_invocations:
             self._running += 1
-            self._spawn(self._run_queue(None), None)
+            self._spawn(self._run_queue(), None)
 
     def _on_stream_invocation(self, message: StreamInvocationMessage) -> None:
         target = message.target
@@ -339,20 +344,33 @@ class ConnectionDispatcher:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _run_queue(self, first: Coroutine[Any, Any, None] | None) -> None:
-        """Run ``first``, then queued invocations until none is left."""
+    async def _run_first(self, method: Method[Any], message: InvocationMessage) -> None:
+        """Run one invocation, then queued ones until none is left, on the
+        task that holds a slot (a task canceled before it starts never runs
+        this: on_disconnected cancels them all and forgets them)."""
         try:
-            if first is not None:
-                await first
-            while self._queue:
-                job = self._queue.pop(0)  # at most _MAX_QUEUED_INVOCATIONS long
-                if self._queue_room is not None:
-                    self._queue_room.set()
-                await job()
+            await self._invoke(method, message, [])
+            if self._queue:
+                await self._run_queued()
         finally:
             self._running -= 1
-            if first is not None:
-                first.close()  # canceled before it started: no "never awaited" warning
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _run_queue(self) -> None:
+        """Run queued invocations until none is left, holding a slot."""
+        try:
+            await self._run_queued()
+        finally:
+            self._running -= 1
+
+    async def _run_queued(self) -> None:
+        while self._queue:
+            job = self._queue.pop(0)  # at most _MAX_QUEUED_INVOCATIONS long
+            if self._queue_room is not None:
+                self._queue_room.set()
+            await job()
 
     def _bind(self, method: Method[Any], arguments: list[Any]) -> list[Any]:
         return method.binder(self._wire).decode_arguments(arguments)
@@ -434,9 +452,7 @@ class ConnectionDispatcher:
             return
         connection = self._connection
         try:
-            frame = connection.protocol.write(
-                CompletionMessage.with_result(invocation_id, wire_result)
-            )
+            frame = connection.protocol.write_result(invocation_id, wire_result)
         except ValueError as exc:
             # e.g. an integer beyond MessagePack's 64 bits: answer, do not leave the caller waiting
             logger.error(
