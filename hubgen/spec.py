@@ -124,6 +124,18 @@ class MethodBinder:
         """
         params = self._params
         given = len(arguments)
+        if given == len(params):
+            # every argument given (the usual call): decode them in one pass,
+            # and only on an error go through the loop that names the parameter
+            try:
+                if given == 1:  # the commonest call, without a comprehension's frame
+                    return [params[0][1].decode(arguments[0])]
+                return [
+                    codec.decode(argument)
+                    for (_, codec), argument in zip(params, arguments, strict=True)
+                ]
+            except CodecError:
+                pass
         if given > len(params) or given < self._required:
             expected = (
                 str(len(params))
@@ -300,6 +312,8 @@ class HubSpec:
         self.methods_by_wire: Mapping[str, Method[Any]] = {
             m.wire_name.lower(): m for m in self.methods.values()
         }
+        #: The same by exact wire name, which is how clients nearly always call.
+        self._exact: dict[str, Method[Any]] = {m.wire_name: m for m in self.methods.values()}
 
     def _resolve_all(self, contract: type, specs: Sequence[MethodSpec]) -> dict[str, Method[Any]]:
         functions = _contract_functions(contract)
@@ -331,7 +345,10 @@ class HubSpec:
 
     def find(self, wire_name: str) -> Method[Any] | None:
         """A hub method by wire name, ignoring case as ASP.NET Core does."""
-        return self.methods_by_wire.get(wire_name.lower())
+        method = self._exact.get(wire_name)
+        if method is None:
+            method = self.methods_by_wire.get(wire_name.lower())
+        return method
 
     def warm(self, wire: WireFormat) -> None:
         """Build every binder for ``wire`` now, so that a type the codecs cannot

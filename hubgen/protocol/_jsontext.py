@@ -17,7 +17,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from hubgen.protocol.base import ProtocolError
 
-__all__ = ["dumps", "json_default", "quote", "read_object", "text", "token_name"]
+__all__ = ["dumps", "encode_value", "json_default", "quote", "read_object", "text", "token_name"]
 
 
 def _reject_constant(name: str) -> Any:
@@ -27,18 +27,6 @@ def _reject_constant(name: str) -> Any:
 _decoder: Final = json.JSONDecoder(parse_constant=_reject_constant)
 _scan: Final[Callable[[str, int], tuple[Any, int]]] = _decoder.scan_once  # type: ignore[attr-defined]
 _decode_slow: Final = _decoder.decode
-
-
-def _decode(text: str) -> Any:
-    """``JSONDecoder.decode`` without its whitespace regexes on the common
-    path: a record that is exactly one value."""
-    try:
-        value, end = _scan(text, 0)
-    except StopIteration:  # leading whitespace, or no value at all
-        return _decode_slow(text)
-    if end != len(text):  # trailing whitespace, or extra data
-        return _decode_slow(text)
-    return value
 
 
 def token_name(value: object) -> str:
@@ -59,9 +47,18 @@ def token_name(value: object) -> str:
 
 
 def read_object(record: bytes) -> dict[str, Any]:
-    """Decode one record (without its separator) that must be a JSON object."""
+    """Decode one record (without its separator) that must be a JSON object.
+    Scans the value directly and falls back to ``JSONDecoder.decode`` (and its
+    whitespace handling) only when the record is not exactly one value."""
     try:
-        value = _decode(str(record, "utf-8"))
+        text = str(record, "utf-8")
+        try:
+            value, end = _scan(text, 0)
+        except StopIteration:  # leading whitespace, or no value at all
+            value = _decode_slow(text)
+        else:
+            if end != len(text):  # trailing whitespace, or extra data
+                value = _decode_slow(text)
     except UnicodeDecodeError as exc:
         raise ProtocolError(
             f"Error reading JSON: invalid UTF-8 at byte {exc.start} ({exc.reason})."
@@ -124,6 +121,8 @@ def _make_encoder(*, ensure_ascii: bool) -> Callable[[Any], str]:
 
 
 _encode_utf8: Final = _make_encoder(ensure_ascii=False)
+#: Compact JSON text for any value; raises what the encoder raises, unexplained.
+encode_value: Final = _encode_utf8
 _encode_ascii: Final = _make_encoder(ensure_ascii=True)
 
 

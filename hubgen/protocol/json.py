@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 from hubgen.codec import WireFormat
-from hubgen.protocol._jsontext import dumps, quote, read_object, text
+from hubgen.protocol._jsontext import dumps, encode_value, quote, read_object, text
 from hubgen.protocol.base import HubProtocol, ProtocolError, TransferFormat
 from hubgen.protocol.framing import RECORD_SEPARATOR, split_text_frames
 from hubgen.protocol.messages import (
@@ -227,19 +227,6 @@ _READERS: Final[dict[int, Callable[[_Object], HubMessage]]] = {
 }
 
 
-def _read_message(record: bytes) -> HubMessage | None:
-    obj = read_object(record)
-    kind = obj.get("type")
-    if kind.__class__ is not int:
-        if kind is None:
-            raise _missing("type")
-        if kind.__class__ is float:
-            raise ProtocolError("Expected 'type' to be an integer.")
-        raise ProtocolError("Expected 'type' to be of type Number.")
-    reader = _READERS.get(kind)
-    return None if reader is None else reader(obj)
-
-
 # --------------------------------------------------------------------------- writing
 
 
@@ -307,9 +294,10 @@ def _write_result(invocation_id: str, result: Any) -> bytes:
     """A Completion with a result and no headers (the reply to most calls)."""
     if invocation_id:
         try:
+            value = quote(result) if result.__class__ is str else encode_value(result)
             return (
-                f'{{"type":3,"invocationId":{quote(invocation_id)},"result":{text(result)}}}{_RS}'
-            ).encode()
+                f'{{"type":3,"invocationId":{quote(invocation_id)},"result":{value}}}{_RS}'.encode()
+            )
         except _FALLBACK:
             pass
     return _write_completion_object(CompletionMessage(invocation_id, result, None, True))
@@ -398,9 +386,17 @@ class JsonHubProtocol(HubProtocol):
             return []
         messages: list[HubMessage] = []
         for record in records:
-            message = _read_message(record)
-            if message is not None:
-                messages.append(message)
+            obj = read_object(record)
+            kind = obj.get("type")
+            if kind.__class__ is not int:
+                if kind is None:
+                    raise _missing("type")
+                if kind.__class__ is float:
+                    raise ProtocolError("Expected 'type' to be an integer.")
+                raise ProtocolError("Expected 'type' to be of type Number.")
+            reader = _READERS.get(kind)
+            if reader is not None:  # unknown types are skipped
+                messages.append(reader(obj))
         return messages
 
     def write(self, message: HubMessage) -> bytes:
@@ -413,5 +409,4 @@ class JsonHubProtocol(HubProtocol):
             raise TypeError(f"not a hub message: {message!r}") from None
         return writer(message)
 
-    def write_result(self, invocation_id: str, result: Any) -> bytes:
-        return _write_result(invocation_id, result)
+    write_result = staticmethod(_write_result)

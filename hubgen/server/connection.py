@@ -141,7 +141,8 @@ class Connection:
         the connection was aborted (which interrupts a pending receive)."""
         if self._aborted:
             return None
-        self._reader = asyncio.current_task()
+        if self._reader is None:  # one read loop per connection: the same task every time
+            self._reader = asyncio.current_task()
         self._receiving = True
         try:
             data = await self.transport.receive()

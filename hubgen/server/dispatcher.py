@@ -139,7 +139,9 @@ class ConnectionDispatcher:
         "_clients",
         "_connection",
         "_context",
+        "_create_task",
         "_hub",
+        "_max_parallel",
         "_options",
         "_queue",
         "_queue_room",
@@ -155,6 +157,8 @@ class ConnectionDispatcher:
         self._hub = hub
         self._spec = hub.spec
         self._options = hub.options
+        self._max_parallel = hub.options.max_parallel_invocations
+        self._create_task = asyncio.get_running_loop().create_task
         self._connection = connection
         self._wire = connection.protocol.wire
         self._context = HubCallerContext(connection)
@@ -206,7 +210,21 @@ class ConnectionDispatcher:
 
     async def dispatch(self, message: HubMessage) -> None:
         """Handle one message from the client (called by the read loop)."""
-        if isinstance(message, InvocationMessage):
+        if type(message) is InvocationMessage:
+            method = self._spec.find(message.target)
+            if (
+                method is not None
+                and not method.stream
+                and not message.stream_ids
+                and not self._queue
+                and self._running < self._max_parallel
+            ):
+                # Nearly every message: a call with a free slot and nothing
+                # waiting. It runs on a bare task (no name, no done callback:
+                # _invoke forgets it itself) that holds the slot.
+                self._running += 1
+                self._tasks.add(self._create_task(self._invoke(method, message, [], True)))
+                return
             await self._on_invocation(message)
         elif isinstance(message, StreamInvocationMessage):
             self._on_stream_invocation(message)
@@ -250,22 +268,13 @@ class ConnectionDispatcher:
                 return
             self._spawn(self._invoke(method, message, uploads), message.invocation_id)
             return
-        if not self._queue and self._running < self._options.max_parallel_invocations:
-            # The usual case: a free slot, nothing waiting. The task is bare
-            # (no name, no done callback: _run_first forgets it itself), as
-            # this runs for nearly every message.
-            self._running += 1
-            self._tasks.add(
-                asyncio.get_running_loop().create_task(self._run_first(method, message))
-            )
-            return
         while len(self._queue) >= _MAX_QUEUED_INVOCATIONS:
             if self._queue_room is None:
                 self._queue_room = asyncio.Event()
             self._queue_room.clear()
             await self._queue_room.wait()
         self._queue.append(lambda: self._invoke(method, message, []))
-        if self._running < self._options.max_parallel_invocations:
+        if self._running < self._max_parallel:
             self._running += 1
             self._spawn(self._run_queue(), None)
 
@@ -344,20 +353,6 @@ class ConnectionDispatcher:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _run_first(self, method: Method[Any], message: InvocationMessage) -> None:
-        """Run one invocation, then queued ones until none is left, on the
-        task that holds a slot (a task canceled before it starts never runs
-        this: on_disconnected cancels them all and forgets them)."""
-        try:
-            await self._invoke(method, message, [])
-            if self._queue:
-                await self._run_queued()
-        finally:
-            self._running -= 1
-            task = asyncio.current_task()
-            if task is not None:
-                self._tasks.discard(task)
-
     async def _run_queue(self) -> None:
         """Run queued invocations until none is left, holding a slot."""
         try:
@@ -411,60 +406,86 @@ class ConnectionDispatcher:
         )
 
     async def _invoke(
-        self, method: Method[Any], message: InvocationMessage, uploads: list[UploadStream]
+        self,
+        method: Method[Any],
+        message: InvocationMessage,
+        uploads: list[UploadStream],
+        holds_slot: bool = False,
     ) -> None:
-        invocation_id = message.invocation_id
-        target = message.target
+        """Run one invocation and send its Completion. With ``holds_slot``, the
+        call took a free slot on a task of its own (see :meth:`dispatch`) and
+        gives it back at the end, or passes it on to what queued up meanwhile:
+        one coroutine for both, as this runs for every call."""
         try:
-            values = self._bind(method, message.arguments)
-        except BindingError as exc:
-            self._close_uploads(uploads)
-            await self._fail(
-                invocation_id,
-                f"Failed to invoke '{target}' due to an error on the server. "
-                f"InvalidDataException: {exc.message}",
-            )
-            return
-        try:
-            hub = self._create_hub()
-            result = await getattr(hub, method.name)(*self._call_args(method, values, uploads))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if not isinstance(exc, HubError):
-                logger.exception("hub method %s.%s raised", self._spec.name, method.name)
-            await self._fail(invocation_id, self._unexpected(target, exc))
-            return
+            invocation_id = message.invocation_id
+            target = message.target
+            binder = method.binder(self._wire)
+            try:
+                values = binder.decode_arguments(message.arguments)
+            except BindingError as exc:
+                self._close_uploads(uploads)
+                await self._fail(
+                    invocation_id,
+                    f"Failed to invoke '{target}' due to an error on the server. "
+                    f"InvalidDataException: {exc.message}",
+                )
+                return
+            try:
+                hub = self._create_hub()
+                if uploads:
+                    values = self._call_args(method, values, uploads)
+                result = await getattr(hub, method.name)(*values)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not isinstance(exc, HubError):
+                    logger.exception("hub method %s.%s raised", self._spec.name, method.name)
+                await self._fail(invocation_id, self._unexpected(target, exc))
+                return
+            finally:
+                if uploads:
+                    self._close_uploads(uploads)
+            if invocation_id is None:
+                return
+            try:
+                wire_result = binder.encode_result(result)
+            except CodecError as exc:
+                logger.error(
+                    "hub method %s.%s returned a value its contract does not allow: %s",
+                    self._spec.name,
+                    method.name,
+                    exc.message,
+                )
+                await self._fail(invocation_id, self._unexpected(target, exc))
+                return
+            connection = self._connection
+            try:
+                frame = connection.protocol.write_result(invocation_id, wire_result)
+            except ValueError as exc:
+                # e.g. an integer beyond MessagePack's 64 bits: answer, do not
+                # leave the caller waiting
+                logger.error(
+                    "hub method %s.%s returned a value the %s protocol cannot write: %s",
+                    self._spec.name,
+                    method.name,
+                    connection.protocol.name,
+                    exc,
+                )
+                await self._fail(invocation_id, self._unexpected(target, exc))
+                return
+            await connection.send_own(frame)
         finally:
-            self._close_uploads(uploads)
-        if invocation_id is None:
-            return
-        try:
-            wire_result = method.binder(self._wire).encode_result(result)
-        except CodecError as exc:
-            logger.error(
-                "hub method %s.%s returned a value its contract does not allow: %s",
-                self._spec.name,
-                method.name,
-                exc.message,
-            )
-            await self._fail(invocation_id, self._unexpected(target, exc))
-            return
-        connection = self._connection
-        try:
-            frame = connection.protocol.write_result(invocation_id, wire_result)
-        except ValueError as exc:
-            # e.g. an integer beyond MessagePack's 64 bits: answer, do not leave the caller waiting
-            logger.error(
-                "hub method %s.%s returned a value the %s protocol cannot write: %s",
-                self._spec.name,
-                method.name,
-                connection.protocol.name,
-                exc,
-            )
-            await self._fail(invocation_id, self._unexpected(target, exc))
-            return
-        await connection.send_own(frame)
+            if holds_slot:
+                self._release_slot()
+
+    def _release_slot(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.discard(task)
+        if self._queue:
+            self._spawn(self._run_queue(), None)  # the slot passes on
+        else:
+            self._running -= 1
 
     async def _stream(
         self, method: Method[Any], message: StreamInvocationMessage, uploads: list[UploadStream]
