@@ -81,10 +81,14 @@ def split_binary_frames(buffer: bytearray) -> list[bytes]:
     size = len(buffer)
     start = 0
     while start < size:
-        header = _read_length(buffer, start, size)
-        if header is None:
-            break
-        length, body = header
+        length = buffer[start]
+        if length < 0x80:  # a one-byte prefix: frames under 128 bytes, the common case
+            body = start + 1
+        else:
+            header = _read_length(buffer, start, size)
+            if header is None:
+                break
+            length, body = header
         end = body + length
         if end > size:
             break

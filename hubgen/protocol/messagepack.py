@@ -184,6 +184,25 @@ def _integer(value: Any, field: str, kind: str) -> int:
 
 
 def _read_invocation(message: list[Any]) -> InvocationMessage:
+    # The shape of nearly every call, checked in one go: no headers, a string
+    # id or nil, a target, arguments, and no stream ids (absent or empty, as
+    # the JavaScript client sends them). Anything else, and every error,
+    # takes the element-by-element path below.
+    size = len(message)
+    if size == 5 or (size == 6 and message[5] == []):
+        headers, invocation_id, target, arguments = message[1:5]
+        if (
+            headers == {}
+            and (invocation_id is None or invocation_id.__class__ is str)
+            and target.__class__ is str
+            and target
+            and arguments.__class__ is list
+        ):
+            return InvocationMessage(target, arguments, invocation_id or None)
+    return _read_invocation_checked(message)
+
+
+def _read_invocation_checked(message: list[Any]) -> InvocationMessage:
     _require_length(message, 5, "Invocation")
     headers = _headers(message[1])
     invocation_id = _string(message[2], "invocationId") or None
@@ -285,19 +304,6 @@ _READERS: Final[dict[int, Callable[[list[Any]], HubMessage]]] = {
 }
 
 
-def _read_message(frame: bytes) -> HubMessage | None:
-    if not frame:
-        raise ProtocolError("Error reading MessagePack: empty message.")
-    message = _unpack(frame)
-    if message.__class__ is not list:
-        raise ProtocolError("Invalid message: a hub message must be a MessagePack array.")
-    if not message:
-        raise ProtocolError("Reading 'messageType' as Int32 failed.")
-    kind = _integer(message[0], "messageType", "Int32")
-    reader = _READERS.get(kind)
-    return None if reader is None else reader(message)
-
-
 # --------------------------------------------------------------------------- writing
 
 
@@ -382,9 +388,17 @@ class MessagePackHubProtocol(HubProtocol):
             return []
         messages: list[HubMessage] = []
         for frame in frames:
-            message = _read_message(frame)
-            if message is not None:
-                messages.append(message)
+            if not frame:
+                raise ProtocolError("Error reading MessagePack: empty message.")
+            message = _unpack(frame)
+            if message.__class__ is not list:
+                raise ProtocolError("Invalid message: a hub message must be a MessagePack array.")
+            if not message:
+                raise ProtocolError("Reading 'messageType' as Int32 failed.")
+            kind = _integer(message[0], "messageType", "Int32")
+            reader = _READERS.get(kind)
+            if reader is not None:  # unknown types are skipped
+                messages.append(reader(message))
         return messages
 
     def write(self, message: HubMessage) -> bytes:
