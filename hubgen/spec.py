@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -98,6 +98,7 @@ class MethodBinder:
         "_required",
         "_result",
         "_stream_items",
+        "encode_result",
         "method",
         "wire",
     )
@@ -113,6 +114,9 @@ class MethodBinder:
             Codec(p.annotation, wire, field_naming=naming) for p in method.stream_parameters
         )
         self._result: Codec[Any] = Codec(method.returns, wire, field_naming=naming)
+        #: A result (or, for a stream method, one item) → wire value; the
+        #: codec's own method, as every call's result passes here.
+        self.encode_result: Callable[[Any], Any] = self._result.encode
 
     # -- arguments ---------------------------------------------------------------
 
@@ -175,10 +179,6 @@ class MethodBinder:
         return out
 
     # -- results and stream items --------------------------------------------------
-
-    def encode_result(self, value: Any) -> Any:
-        """A result (or, for a stream method, one item) → wire value."""
-        return self._result.encode(value)
 
     def decode_result(self, data: Any) -> Any:
         """A wire result (or stream item) → Python value; raises :class:`CodecError`."""

@@ -207,8 +207,10 @@ class Connection:
                 self.abort(exc)
             finally:
                 self._writing = False
-                self._room_freed()
-                self._start_writer()  # for whatever was queued meanwhile
+                if self._room is not None:  # (_room_freed and _start_writer, inlined)
+                    self._room.set()
+                if self._queue:  # queued meanwhile
+                    self._start_writer()
             return
         limit = self._options.max_buffered_bytes
         while self._queue and self._queued_bytes + len(data) > limit:

@@ -173,7 +173,9 @@ class ConnectionDispatcher:
         self._queue: list[_Job] = []
         self._queue_room: asyncio.Event | None = None
         self._running = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        #: What runs for the connection: spawned tasks under themselves, calls
+        #: with a slot under their message's id (known before the task is).
+        self._tasks: dict[object, asyncio.Task[None]] = {}
         self._streams: dict[str, asyncio.Task[None]] = {}
         self._canceled: set[str] = set()
         self._uploads: dict[str, tuple[UploadStream, int, Method[Any]]] = {}
@@ -194,7 +196,7 @@ class ConnectionDispatcher:
         """Stop what still runs for the connection, then tell the hub."""
         for upload, _, _ in list(self._uploads.values()):
             upload.complete()
-        tasks = list(self._tasks)
+        tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         self._queue.clear()
@@ -223,7 +225,9 @@ class ConnectionDispatcher:
                 # waiting. It runs on a bare task (no name, no done callback:
                 # _invoke forgets it itself) that holds the slot.
                 self._running += 1
-                self._tasks.add(self._create_task(self._invoke(method, message, [], True)))
+                self._tasks[id(message)] = self._create_task(
+                    self._invoke(method, message, [], True)
+                )
                 return
             await self._on_invocation(message)
         elif isinstance(message, StreamInvocationMessage):
@@ -343,14 +347,17 @@ class ConnectionDispatcher:
 
     # -- running methods -----------------------------------------------------------------
 
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str | None) -> asyncio.Task[None]:
         """Run ``coro`` on a task of its own, named after its invocation id when
         it has one worth naming (streams, uploads); plain calls skip the name,
         which costs a string per call."""
         task_name = None if name is None else f"hubgen-invocation-{name}"
         task = asyncio.get_running_loop().create_task(coro, name=task_name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = task
+        task.add_done_callback(self._forget)
         return task
 
     async def _run_queue(self) -> None:
@@ -476,12 +483,10 @@ class ConnectionDispatcher:
             await connection.send_own(frame)
         finally:
             if holds_slot:
-                self._release_slot()
+                self._release_slot(message)
 
-    def _release_slot(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.discard(task)
+    def _release_slot(self, message: InvocationMessage) -> None:
+        self._tasks.pop(id(message), None)
         if self._queue:
             self._spawn(self._run_queue(), None)  # the slot passes on
         else:
