@@ -36,6 +36,7 @@ the JSON protocol would write them.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -115,9 +116,14 @@ def _frame(message: list[Any]) -> bytes:
     return length_prefix(len(body)) + body
 
 
+#: ``msgpack.unpackb`` with hubgen's options bound once (str keys and values,
+#: timestamps as datetimes, maps with any keys).
+_unpackb: Final = functools.partial(msgpack.unpackb, raw=False, timestamp=3, strict_map_key=False)
+
+
 def _unpack(frame: bytes) -> Any:
     try:
-        return msgpack.unpackb(frame, raw=False, timestamp=3, strict_map_key=False)
+        return _unpackb(frame)
     except msgpack.ExtraData as extra:
         # Like the .NET reader, ignore bytes after the message's array.
         return extra.unpacked
