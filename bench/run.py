@@ -178,29 +178,44 @@ def run_suite(
             rows = [
                 r for r in rows if not peers or any(p.lower() in r.peer.name.lower() for p in peers)
             ]
-            for row in rows:
-                measure: Callable[[Row, Server, Settings], Measurement]
-                measure = measure_idle if scenario == "idle" else measure_load
-                started = time.monotonic()
-                try:
-                    samples = []
-                    for _ in range(runs):
+            failed: set[str] = set()
+            # Rounds, not rows, on the outside: every row is measured once per
+            # round, so a slow drift of the machine (a noisy neighbour for a
+            # minute) lands on every row of a comparison alike instead of on
+            # the runs of one row.
+            samples: dict[Row, list[Measurement]] = {row: [] for row in rows}
+            started = time.monotonic()
+            for round_number in range(1, runs + 1):
+                for row in rows:
+                    if row.label in failed:
+                        continue
+                    measure: Callable[[Row, Server, Settings], Measurement]
+                    measure = measure_idle if scenario == "idle" else measure_load
+                    try:
                         with servers.get(
                             row.peer.app, fresh=scenario == "idle" and not quick
                         ) as server:
-                            samples.append(measure(row, server, settings))
-                except Exception as error:  # a failed row is reported, the suite goes on
-                    failures.append(f"{row.scenario} · {row.label}: {str(error).strip()[:2000]}")
-                    _log(f"FAILED {row.scenario} {row.label}: {error}")
+                            sample = measure(row, server, settings)
+                    except Exception as error:  # a failed row is reported, the suite goes on
+                        failed.add(row.label)
+                        reason = str(error).strip()[:2000]
+                        failures.append(f"{row.scenario} · {row.label}: {reason}")
+                        _log(f"FAILED {row.scenario} {row.label}: {error}")
+                        continue
+                    samples[row].append(sample)
+                    if runs > 1:
+                        _log(f"  round {round_number}/{runs} {row.label:<48} {sample.rate:>12,.0f}")
+            for row in rows:
+                if row.label in failed or not samples[row]:
                     continue
-                measured = report.median(samples)
+                measured = report.median(samples[row])
                 results.append(measured)
                 _log(
                     f"{row.scenario:<15} {row.label:<48} {measured.rate:>12,.0f}  "
                     f"cpu {measured.server_cpu or 0:.0%}/{measured.load_cpu or 0:.0%}"
-                    f"{'  ⚠ load-bound' if measured.load_bound else ''}  "
-                    f"({time.monotonic() - started:.1f} s)"
+                    f"{'  ⚠ load-bound' if measured.load_bound else ''}"
                 )
+            _log(f"{scenario}: {time.monotonic() - started:.1f} s")
     finally:
         servers.close()
     report_settings: dict[str, Any] = {
