@@ -5,6 +5,8 @@ does not depend on what else the machine is doing.
     python -m bench.instructions --protocol messagepack
     python -m bench.instructions --scenario broadcast --receivers 200
     python -m bench.instructions --app raw            # the raw WebSocket echo
+    python -m bench.instructions --app socketio       # and the peers' (echo only)
+    python -m bench.instructions --app aiosignalr --protocol messagepack
     python -m bench.instructions --uvicorn=--ws-per-message-deflate=true
     python -m bench.instructions --profile            # where the time goes (cProfile)
 
@@ -45,7 +47,12 @@ from hubgen.protocol.framing import frame_binary, split_binary_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 RS = "\x1e"
-APPS = {"hubgen": ("bench.apps.hubgen_app:app", "/hub"), "raw": ("bench.apps.raw_ws:app", "/ws")}
+APPS = {
+    "hubgen": ("bench.apps.hubgen_app:app", "/hub"),
+    "raw": ("bench.apps.raw_ws:app", "/ws"),
+    "aiosignalr": ("bench.apps.aiosignalr_app:app", "/hub"),
+    "socketio": ("bench.apps.socketio_app:app", "/socket.io/?EIO=4&transport=websocket"),
+}
 #: What every run uses unless told otherwise: the fast event loop, no compression.
 UVICORN_DEFAULTS = ["--loop", "uvloop", "--ws-per-message-deflate", "false"]
 PAYLOAD = "x" * 32
@@ -84,13 +91,47 @@ class Caller:
                 "arguments": arguments,
             }
             await self.ws.send(json.dumps(message) + RS)
-            while '"type":3' not in str(await self.ws.recv()):
+            while not any(
+                json.loads(record).get("type") == 3
+                for record in str(await self.ws.recv()).split(RS)
+                if record
+            ):
                 pass
         else:
             body = msgpack.packb([1, {}, invocation_id, target, list(arguments), []])
             await self.ws.send(frame_binary(body))
             while not any(message[0] == 3 for message in _messages(await self.ws.recv())):
                 pass
+
+
+class SocketIOCaller:
+    """One Socket.IO connection (Engine.IO 4 straight over a WebSocket) that
+    emits acknowledged events, as ``socket.io-client`` does."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self._next = 0
+
+    @classmethod
+    async def open(cls, url: str) -> SocketIOCaller:
+        ws = await connect(url, compression=None, max_size=None, open_timeout=120)
+        await ws.recv()  # Engine.IO open packet: 0{"sid": ...}
+        await ws.send("40")  # connect to the default namespace
+        while not str(await ws.recv()).startswith("40"):
+            pass
+        return cls(ws)
+
+    async def emit(self, event: str, *arguments: object) -> None:
+        """Emit with an acknowledgement and wait for it (pings answered)."""
+        self._next += 1
+        await self.ws.send(f"42{self._next}" + json.dumps([event, *arguments]))
+        ack = f"43{self._next}["
+        while True:
+            packet = str(await self.ws.recv())
+            if packet.startswith(ack):
+                return
+            if packet == "2":
+                await self.ws.send("3")
 
 
 async def echo_load(url: str, app: str, protocol: str, connections: int, calls: int) -> int:
@@ -100,6 +141,12 @@ async def echo_load(url: str, app: str, protocol: str, connections: int, calls: 
                 for _ in range(count):
                     await ws.send(PAYLOAD)
                     await ws.recv()
+            return
+        if app == "socketio":
+            emitter = await SocketIOCaller.open(url)
+            for _ in range(count):
+                await emitter.emit("echo", PAYLOAD)
+            await emitter.ws.close()
             return
         caller = await Caller.open(url, protocol)
         for _ in range(count):
@@ -276,12 +323,19 @@ def main(argv: list[str] | None = None) -> None:
         help="an extra uvicorn argument (repeatable), e.g. --uvicorn=--loop=asyncio",
     )
     args = parser.parse_args(argv)
+    if args.scenario == "broadcast" and args.app != "hubgen":
+        parser.error("--scenario broadcast is counted for hubgen only")
     if args.profile:
         measure(args)
         return
     per = measure(args)
     unit = "call" if args.scenario == "echo" else "delivered message"
-    what = f"{args.app} {args.scenario} {args.protocol}" if args.app == "hubgen" else "raw echo"
+    if args.app == "raw":
+        what = "raw echo"
+    elif args.app == "socketio":
+        what = "socketio echo"
+    else:
+        what = f"{args.app} {args.scenario} {args.protocol}"
     print(f"{what}: {per:,.0f} instructions per {unit}")
 
 
