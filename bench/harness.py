@@ -201,7 +201,7 @@ def node_process(script: str, args: dict[str, Any]) -> Iterator[subprocess.Popen
     process = subprocess.Popen(
         command,
         cwd=LOAD,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -210,9 +210,10 @@ def node_process(script: str, args: dict[str, Any]) -> Iterator[subprocess.Popen
         yield process
     finally:
         stop(process, grace=5)
-        for stream in (process.stdout, process.stderr):
+        for stream in (process.stdin, process.stdout, process.stderr):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(OSError):
+                    stream.close()
 
 
 def run_load(
@@ -228,6 +229,8 @@ def run_load(
 
     Both processes are sampled at every event the generator prints; the
     generator is stopped by its PID afterwards (or when ``timeout`` passes).
+    An event with ``"paused": true`` waits for ``on_event`` to return, then
+    the generator is told to go on (a line on its stdin).
     """
     with node_process(script, args) as process:
         lines: queue.Queue[str | None] = queue.Queue()
@@ -262,5 +265,8 @@ def run_load(
             samples[event] = sample
             if on_event is not None:
                 on_event(event, sample)
+            if message.pop("paused", False) and process.stdin is not None:
+                process.stdin.write("go\n")
+                process.stdin.flush()
             if event == until:
                 return LoadRun(message, samples)
