@@ -15,7 +15,9 @@ see what they expect.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import sys
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -48,6 +50,23 @@ logger = logging.getLogger("hubgen.server")
 _MAX_QUEUED_INVOCATIONS = 128
 
 _Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+def _call_starter(
+    loop: asyncio.AbstractEventLoop,
+) -> Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]:
+    """How a call with a free slot gets its task.
+
+    On Python 3.12+ the task starts eagerly, as ASP.NET Core starts a hub
+    method on the read loop: the method runs at once, inside its own task
+    (``current_task()`` and context variables are its own), and is scheduled
+    only if it suspends, so a call that returns without waiting never goes
+    through the event loop. On 3.11, or when the application has set a task
+    factory of its own (which is then honoured), it is the loop's
+    ``create_task``."""
+    if sys.version_info >= (3, 12) and loop.get_task_factory() is None:
+        return functools.partial(asyncio.Task, loop=loop, eager_start=True)
+    return loop.create_task
 
 
 def error_detail(exc: BaseException, detailed: bool) -> str:
@@ -139,7 +158,6 @@ class ConnectionDispatcher:
         "_clients",
         "_connection",
         "_context",
-        "_create_task",
         "_hub",
         "_max_parallel",
         "_options",
@@ -147,6 +165,7 @@ class ConnectionDispatcher:
         "_queue_room",
         "_running",
         "_spec",
+        "_start_call",
         "_streams",
         "_tasks",
         "_uploads",
@@ -158,7 +177,7 @@ class ConnectionDispatcher:
         self._spec = hub.spec
         self._options = hub.options
         self._max_parallel = hub.options.max_parallel_invocations
-        self._create_task = asyncio.get_running_loop().create_task
+        self._start_call = _call_starter(asyncio.get_running_loop())
         self._connection = connection
         self._wire = connection.protocol.wire
         self._context = HubCallerContext(connection)
@@ -223,11 +242,12 @@ class ConnectionDispatcher:
             ):
                 # Nearly every message: a call with a free slot and nothing
                 # waiting. It runs on a bare task (no name, no done callback:
-                # _invoke forgets it itself) that holds the slot.
+                # _invoke forgets it itself) that holds the slot. Started
+                # eagerly, it may be over already, slot given back.
                 self._running += 1
-                self._tasks[id(message)] = self._create_task(
-                    self._invoke(method, message, [], True)
-                )
+                task = self._start_call(self._invoke(method, message, [], True))
+                if not task.done():
+                    self._tasks[id(message)] = task
                 return
             await self._on_invocation(message)
         elif isinstance(message, StreamInvocationMessage):

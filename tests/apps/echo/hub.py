@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -45,6 +46,9 @@ def describe(value: object) -> str:
         return value.isoformat()
     return repr(value)
 
+
+#: Set by ``swap_tag``: a call must not see what another call set.
+CALL_TAG: contextvars.ContextVar[str | None] = contextvars.ContextVar("call_tag", default=None)
 
 #: What on_connected / on_disconnected saw, for assertions.
 EVENTS: list[tuple[str, str, str | None]] = []
@@ -141,6 +145,19 @@ class EchoHubImpl(EchoHubBase):
     async def sleep(self, seconds: float) -> float:
         await asyncio.sleep(seconds)
         return seconds
+
+    async def sleep_within(self, seconds: float, limit: float) -> bool:
+        try:
+            async with asyncio.timeout(limit):
+                await asyncio.sleep(seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def swap_tag(self, tag: str) -> str | None:
+        before = CALL_TAG.get()
+        CALL_TAG.set(tag)
+        return before
 
     async def get_header(self, name: str) -> str | None:
         return self.context.request.headers.get(name)

@@ -42,6 +42,8 @@ HUB: Final = HubSpec(
         MethodSpec("ask_client", "AskClient"),
         MethodSpec("abort_me", "AbortMe"),
         MethodSpec("sleep", "Sleep"),
+        MethodSpec("sleep_within", "SleepWithin"),
+        MethodSpec("swap_tag", "SwapTag"),
         MethodSpec("get_header", "GetHeader"),
         MethodSpec("wrong_result", "WrongResult"),
         MethodSpec("counter", "Counter", stream=True),

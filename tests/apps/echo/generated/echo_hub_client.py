@@ -40,6 +40,8 @@ _ASK_CALLER: Final[Method[int]] = HUB.method("ask_caller")
 _ASK_CLIENT: Final[Method[int]] = HUB.method("ask_client")
 _ABORT_ME: Final[Method[None]] = HUB.method("abort_me")
 _SLEEP: Final[Method[float]] = HUB.method("sleep")
+_SLEEP_WITHIN: Final[Method[bool]] = HUB.method("sleep_within")
+_SWAP_TAG: Final[Method[str | None]] = HUB.method("swap_tag")
 _GET_HEADER: Final[Method[str | None]] = HUB.method("get_header")
 _WRONG_RESULT: Final[Method[int]] = HUB.method("wrong_result")
 _COUNTER: Final[Method[int]] = HUB.method("counter")
@@ -141,6 +143,16 @@ class EchoHubClient(HubProxy):
 
     async def sleep(self, seconds: float) -> float:
         return await self._invoke(_SLEEP, seconds)
+
+    async def sleep_within(self, seconds: float, limit: float) -> bool:
+        """Sleeps under ``asyncio.timeout(limit)``; False when the limit cut it
+        short.
+        """
+        return await self._invoke(_SLEEP_WITHIN, seconds, limit)
+
+    async def swap_tag(self, tag: str) -> str | None:
+        """Sets a context variable for this call; returns what it held before."""
+        return await self._invoke(_SWAP_TAG, tag)
 
     async def get_header(self, name: str) -> str | None:
         return await self._invoke(_GET_HEADER, name)

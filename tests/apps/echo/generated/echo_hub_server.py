@@ -132,6 +132,16 @@ class EchoHubBase(Hub[EchoClientProxy, EchoClientSingleProxy]):
     async def sleep(self, seconds: float) -> float: ...
 
     @abc.abstractmethod
+    async def sleep_within(self, seconds: float, limit: float) -> bool:
+        """Sleeps under ``asyncio.timeout(limit)``; False when the limit cut it
+        short.
+        """
+
+    @abc.abstractmethod
+    async def swap_tag(self, tag: str) -> str | None:
+        """Sets a context variable for this call; returns what it held before."""
+
+    @abc.abstractmethod
     async def get_header(self, name: str) -> str | None: ...
 
     @abc.abstractmethod

@@ -52,6 +52,10 @@ export interface EchoHub<W extends Wire = JsonWire> {
   askClient(connectionId: string, question: string): Promise<number>;
   abortMe(): Promise<void>;
   sleep(seconds: number): Promise<number>;
+  /** Sleeps under ``asyncio.timeout(limit)``; False when the limit cut it short. */
+  sleepWithin(seconds: number, limit: number): Promise<boolean>;
+  /** Sets a context variable for this call; returns what it held before. */
+  swapTag(tag: string): Promise<string | null>;
   getHeader(name: string): Promise<string | null>;
   wrongResult(): Promise<number>;
   counter(count: number, delay?: number, options?: StreamOptions): HubStream<number>;
@@ -177,6 +181,12 @@ export function createEchoHub<W extends Wire = JsonWire>(
     },
     sleep(seconds: number): Promise<number> {
       return connection.invoke<number>("Sleep", seconds);
+    },
+    sleepWithin(seconds: number, limit: number): Promise<boolean> {
+      return connection.invoke<boolean>("SleepWithin", seconds, limit);
+    },
+    swapTag(tag: string): Promise<string | null> {
+      return connection.invoke<string | null>("SwapTag", tag);
     },
     getHeader(name: string): Promise<string | null> {
       return connection.invoke<string | null>("GetHeader", name);
