@@ -8,6 +8,7 @@ does not depend on what else the machine is doing.
     python -m bench.instructions --app socketio       # and the peers' (echo only)
     python -m bench.instructions --app aiosignalr --protocol messagepack
     python -m bench.instructions --uvicorn=--ws-per-message-deflate=true
+    python -m bench.instructions --simulate           # cache misses, mispredicted branches
     python -m bench.instructions --profile            # where the time goes (cProfile)
 
 The server runs under ``valgrind --tool=callgrind`` with instrumentation off
@@ -16,6 +17,10 @@ counted and divided out. The same inputs give the same count to within about
 1%, so a change to the runtime can be judged by one run each, before and
 after, even on a busy machine. The client (Python ``websockets``, in this
 process) is not counted. Needs valgrind (Debian's package).
+
+``--simulate`` adds callgrind's cache and branch-predictor simulation and
+prints, per call, the misses and mispredictions beside the instructions: two
+servers with about the same count can still differ in time by those.
 
 ``--profile`` runs the same load under cProfile instead and prints where the
 server's Python-level time goes, by package and by hubgen function. cProfile
@@ -189,9 +194,24 @@ async def broadcast_load(
     return receivers * messages
 
 
-def measure(args: argparse.Namespace) -> float:
-    """Instructions per call (echo) or per delivered message (broadcast); with
-    ``--profile``, print the profile and return the calls measured."""
+#: callgrind's events under --simulate, as printed.
+SIMULATED = {
+    "I1mr": "L1 instruction misses",
+    "D1mr": "L1 data read misses",
+    "D1mw": "L1 data write misses",
+    "ILmr": "last-level instruction misses",
+    "DLmr": "last-level data read misses",
+    "DLmw": "last-level data write misses",
+    "Bcm": "mispredicted conditional branches",
+    "Bim": "mispredicted indirect branches",
+}
+
+
+def measure(args: argparse.Namespace) -> dict[str, float]:
+    """callgrind's events per call (echo) or per delivered message (broadcast),
+    by callgrind's name: ``Ir`` (instructions) always, the rest of
+    ``SIMULATED`` with ``--simulate``. With ``--profile``, print the profile and
+    return the calls measured as ``calls``."""
     if not args.profile and shutil.which("valgrind") is None:
         sys.exit("bench.instructions needs valgrind (apt-get install valgrind)")
     module, path = APPS[args.app]
@@ -217,6 +237,7 @@ def measure(args: argparse.Namespace) -> float:
                 "valgrind",
                 "--tool=callgrind",
                 "--instr-atstart=no",
+                *(["--cache-sim=yes", "--branch-sim=yes"] if args.simulate else []),
                 f"--callgrind-out-file={out}.%p",
                 sys.executable,
                 "-m",
@@ -255,18 +276,22 @@ def measure(args: argparse.Namespace) -> float:
                 )
             if args.profile:
                 print_profile(stats, count)
-                return count
+                return {"calls": count}
             subprocess.run(
                 ["callgrind_control", "-d", str(server.pid)], check=True, capture_output=True
             )
         finally:
             stop(server, grace=120)
-        total = 0
+        totals: dict[str, int] = {}
         for dump in Path(tmp).glob("callgrind.out.*"):
+            events: list[str] = []
             for line in dump.read_text(errors="replace").splitlines():
-                if line.startswith("totals:"):
-                    total += int(line.split()[1])
-    return total / count
+                if line.startswith("events:"):
+                    events = line.split()[1:]
+                elif line.startswith("totals:"):
+                    for name, value in zip(events, line.split()[1:], strict=False):
+                        totals[name] = totals.get(name, 0) + int(value)
+    return {name: value / count for name, value in totals.items()}
 
 
 def _wait_for_file(path: Path, timeout: float = 30) -> None:
@@ -314,6 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--receivers", type=int, default=200)
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument(
+        "--simulate", action="store_true", help="simulate the caches and branch predictor too"
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="cProfile the server instead of counting"
     )
     parser.add_argument(
@@ -325,6 +353,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.scenario == "broadcast" and args.app != "hubgen":
         parser.error("--scenario broadcast is counted for hubgen only")
+    if args.profile and args.simulate:
+        parser.error("--profile and --simulate do not go together")
     if args.profile:
         measure(args)
         return
@@ -336,7 +366,10 @@ def main(argv: list[str] | None = None) -> None:
         what = "socketio echo"
     else:
         what = f"{args.app} {args.scenario} {args.protocol}"
-    print(f"{what}: {per:,.0f} instructions per {unit}")
+    print(f"{what}: {per['Ir']:,.0f} instructions per {unit}")
+    for name, label in SIMULATED.items():
+        if name in per:
+            print(f"  {per[name]:>9,.0f} {label}")
 
 
 if __name__ == "__main__":

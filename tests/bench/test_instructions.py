@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bench.instructions import main
+from bench.instructions import SIMULATED, main
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +30,23 @@ def test_counts_instructions(argv: str, what: str, capsys: pytest.CaptureFixture
     # a call takes tens of thousands of instructions at least, and far fewer than
     # the tens of millions that a miscount (startup included) would show
     assert 10_000 < int(found[1].replace(",", "")) < 5_000_000
+
+
+def test_simulate_adds_misses_and_mispredictions(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--simulate", "--calls", "100", "--connections", "2"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    found = re.fullmatch(r"hubgen echo json: ([\d,]+) instructions per call", lines[0])
+    assert found, lines
+    instructions = int(found[1].replace(",", ""))
+    counted = {
+        label: int(value.replace(",", ""))
+        for value, label in (line.split(maxsplit=1) for line in lines[1:])
+    }
+    assert set(counted) == set(SIMULATED.values()), lines
+    # every call misses the L1 caches and mispredicts some branches, and far
+    # fewer times than it executes instructions
+    for label in ("L1 instruction misses", "mispredicted indirect branches"):
+        assert 0 < counted[label] < instructions / 10, lines
 
 
 def test_profile_splits_the_time_by_package(capsys: pytest.CaptureFixture[str]) -> None:
