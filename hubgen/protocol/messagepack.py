@@ -107,6 +107,11 @@ def _frame(message: list[Any]) -> bytes:
         body = _packers.pack(message)
     except OverflowError as exc:
         raise ValueError("an integer is out of MessagePack's range (-2**63 to 2**64 - 1)") from exc
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"a string holds a lone surrogate (U+{ord(exc.object[exc.start]):04X} at index "
+            f"{exc.start}), which MessagePack cannot carry: its strings are UTF-8"
+        ) from exc
     except ValueError as exc:
         if "recursion" in str(exc):
             raise ValueError(

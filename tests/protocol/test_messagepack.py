@@ -276,6 +276,12 @@ def test_integers_out_of_range_are_refused_on_write() -> None:
         PROTOCOL.write(StreamItemMessage("1", 2**64))
 
 
+def test_lone_surrogates_are_refused_on_write() -> None:
+    # JSON can carry one (as a \u escape); MessagePack strings are UTF-8
+    with pytest.raises(ValueError, match=r"lone surrogate \(U\+DC00 at index 3\)"):
+        PROTOCOL.write(StreamItemMessage("1", {"key": ["abc\udc00"]}))
+
+
 def test_values_without_a_messagepack_form_are_refused_on_write() -> None:
     with pytest.raises(TypeError, match="cannot write a value of type 'object' as MessagePack"):
         PROTOCOL.write(StreamItemMessage("1", object()))
