@@ -12,7 +12,7 @@ import abc
 import asyncio
 import base64
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from hubgen.errors import HubError
@@ -44,6 +44,42 @@ class SerializedMessage:
         if data is None:
             data = self._bytes[protocol.name] = protocol.write(self._build(protocol.wire))
         return data
+
+
+def _deliver_around(
+    error: Exception,
+    failed: Connection,
+    remaining: Iterator[Connection],
+    message: SerializedMessage,
+) -> None:
+    """``message`` could not be written in ``failed``'s protocol (``error``):
+    deliver it to the rest of ``remaining`` whose protocol can write it, and
+    add a note to ``error``, which the sender then raises, saying who missed it.
+
+    One protocol failing (an integer beyond MessagePack's 64 bits, a lone
+    surrogate in a string) does not keep the message from connections on
+    another, however the addressed connections happen to be ordered."""
+    missed = {failed.protocol.name: 1}
+    for connection in remaining:
+        name = connection.protocol.name
+        if name in missed:
+            missed[name] += 1
+            continue
+        try:
+            data = message.to_bytes(connection.protocol)
+        except Exception:
+            missed[name] = 1  # a second protocol cannot write it either
+            continue
+        connection.send(data)
+    who = ", ".join(
+        f"{count} connection{'s' if count > 1 else ''} using {name}"
+        for name, count in missed.items()
+    )
+    error.add_note(
+        f"{who} did not receive it: the message cannot be written in "
+        f"{'that protocol' if len(missed) == 1 else 'those protocols'}. "
+        "The other addressed connections did."
+    )
 
 
 def new_invocation_id() -> str:
@@ -134,8 +170,14 @@ class InMemoryLifetimeManager(HubLifetimeManager):
 
     @staticmethod
     def _deliver(connections: Iterable[Connection], message: SerializedMessage) -> None:
-        for connection in connections:
-            connection.send(message.to_bytes(connection.protocol))
+        remaining = iter(connections)
+        for connection in remaining:
+            try:
+                data = message.to_bytes(connection.protocol)
+            except Exception as exc:
+                _deliver_around(exc, connection, remaining, message)
+                raise
+            connection.send(data)
 
     async def send_all(self, message: SerializedMessage, exclude: Collection[str] = ()) -> None:
         if exclude:
