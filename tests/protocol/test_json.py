@@ -3,6 +3,7 @@ client and the .NET server, and every malformed-input rule."""
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -30,7 +31,7 @@ from hubgen.protocol import (
     TransferFormat,
     get_protocol,
 )
-from hubgen.protocol._jsontext import dumps
+from hubgen.protocol._jsontext import _read_object_json, dumps, read_object
 from tests.protocol.strategies import FUZZ
 
 RS = b"\x1e"
@@ -673,3 +674,67 @@ def test_an_invocation_of_the_common_shape_reads_like_the_checked_path() -> None
     assert parse_one(
         b'{"type":1,"target":"Up","arguments":[],"streamIds":["s"],"headers":{"h":"v"}}'
     ) == InvocationMessage("Up", [], None, ["s"], {"h": "v"})
+
+
+# --------------------------------------------------------------------------- reading, fast
+
+
+def _read(read: Any, record: bytes) -> tuple[str, str]:
+    """What ``read`` makes of ``record``: the value's repr (which tells -0.0
+    from 0.0 and shows NaN) or the error message."""
+    try:
+        return ("value", repr(read(record)))
+    except ProtocolError as exc:
+        return ("error", str(exc))
+
+
+_JSON_TEXTS = st.builds(
+    lambda value, ascii_only, indent: json.dumps(
+        {"type": 1, "v": value}, ensure_ascii=ascii_only, indent=indent
+    ).encode("utf-8", "surrogatepass"),
+    _AWKWARD_VALUES | st.floats(allow_nan=False) | st.integers(min_value=-(2**80), max_value=2**80),
+    st.booleans(),
+    st.sampled_from([None, 0, 1]),
+)
+
+
+@FUZZ
+@given(text=_JSON_TEXTS, cut=st.integers(min_value=0), byte=st.integers(0, 255))
+def test_the_strict_parser_reads_what_json_reads_and_defers_the_rest(
+    text: bytes, cut: int, byte: int
+) -> None:
+    """pydantic-core's parser answers first: where it gives a value, it must
+    be the value :mod:`json` gives; everything else (lone surrogates, NaN,
+    bytes that are not UTF-8, malformed text) must come out as :mod:`json`
+    alone would read or refuse it."""
+    assert _read(read_object, text) == _read(_read_object_json, text)
+    position = cut % (len(text) + 1)
+    for mutated in (
+        text[:position],  # cut short
+        text[:position] + bytes([byte]) + text[position + 1 :],  # one byte changed
+        text[:position] + bytes([byte]) + text[position:],  # one byte inserted
+    ):
+        assert _read(read_object, mutated) == _read(_read_object_json, mutated), mutated
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        b'{"a":"\\ud800"}',  # a lone surrogate escape: the strict parser refuses it
+        b'{"\\udc00":1}',
+        b'{"a":NaN}',
+        b'{"a":Infinity}',
+        b'{"a":"\xed\xa0\x80"}',  # a surrogate encoded in UTF-8
+        b'{"a":1' + b"0" * 5000 + b"}",  # over Python's 4300 integer digits
+        b"[" * 3000 + b"]" * 3000,
+        b'{"a":1}x',
+        b"\xef\xbb\xbf{}",
+        b"[1]",
+    ],
+)
+def test_records_the_strict_parser_refuses(record: bytes) -> None:
+    assert _read(read_object, record) == _read(_read_object_json, record)
+
+
+def test_a_lone_surrogate_escape_is_read_as_system_text_json_reads_it() -> None:
+    assert read_object(b'{"a":"x\\ud800"}') == {"a": "x\ud800"}
