@@ -47,7 +47,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from hubgen.codec import WireFormat
 from hubgen.protocol.base import HubProtocol, ProtocolError, TransferFormat
-from hubgen.protocol.framing import length_prefix, split_binary_frames
+from hubgen.protocol.framing import _SHORT_PREFIXES, length_prefix, split_binary_frames
 from hubgen.protocol.messages import (
     PING,
     AckMessage,
@@ -200,10 +200,19 @@ def _read_invocation(message: list[Any]) -> InvocationMessage:
     # the JavaScript client sends them). Anything else, and every error,
     # takes the element-by-element path below.
     size = len(message)
-    if size == 5 or (size == 6 and message[5] == []):
-        headers, invocation_id, target, arguments = message[1:5]
+    if size == 6:
+        stream_ids = message[5]
+        common = stream_ids.__class__ is list and not stream_ids
+    else:
+        common = size == 5
+    if common:
+        headers = message[1]
+        invocation_id = message[2]
+        target = message[3]
+        arguments = message[4]
         if (
-            headers == {}
+            headers.__class__ is dict
+            and not headers
             and (invocation_id is None or invocation_id.__class__ is str)
             and target.__class__ is str
             and target
@@ -423,4 +432,11 @@ class MessagePackHubProtocol(HubProtocol):
         return writer(message)
 
     def write_result(self, invocation_id: str, result: Any) -> bytes:
-        return _frame([3, {}, invocation_id, _NON_VOID_RESULT, result])
+        # _frame inlined for the reply to nearly every call; any error goes
+        # through _frame again, which explains it
+        try:
+            body = _packers.pack([3, {}, invocation_id, _NON_VOID_RESULT, result])
+        except Exception:
+            return _frame([3, {}, invocation_id, _NON_VOID_RESULT, result])
+        size = len(body)
+        return (_SHORT_PREFIXES[size] if size < 0x80 else length_prefix(size)) + body

@@ -13,6 +13,8 @@ from typing import Any
 
 import msgpack
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hubgen.codec import WireFormat
 from hubgen.protocol import (
@@ -33,6 +35,8 @@ from hubgen.protocol import (
     get_protocol,
 )
 from hubgen.protocol.framing import frame_binary
+from hubgen.protocol.messagepack import _read_invocation, _read_invocation_checked
+from tests.protocol.strategies import FUZZ
 
 PROTOCOL = MESSAGEPACK_PROTOCOL
 
@@ -516,16 +520,61 @@ def test_a_bad_length_prefix_is_a_protocol_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [None, 1, "x", [1, "a"], {"k": b"\x00"}, datetime(2024, 1, 2, tzinfo=UTC), 2**64]
+    "value",
+    [
+        None,
+        1,
+        "x",
+        "y" * 200,  # a two-byte length prefix
+        [1, "a"],
+        {"k": b"\x00"},
+        datetime(2024, 1, 2, tzinfo=UTC),
+        2**64,
+        "lone \ud800",
+        object(),
+    ],
 )
 def test_write_result_is_write_of_a_completion_with_that_result(value: Any) -> None:
     message = CompletionMessage.with_result("7", value)
     try:
-        expected: bytes | type[Exception] = PROTOCOL.write(message)
-    except ValueError as exc:
-        expected = type(exc)
+        expected: bytes | str = PROTOCOL.write(message)
+    except (ValueError, TypeError) as exc:
+        expected = f"{type(exc).__name__}: {exc}"
     try:
-        actual: bytes | type[Exception] = PROTOCOL.write_result("7", value)
-    except ValueError as exc:
-        actual = type(exc)
+        actual: bytes | str = PROTOCOL.write_result("7", value)
+    except (ValueError, TypeError) as exc:
+        actual = f"{type(exc).__name__}: {exc}"
     assert actual == expected
+
+
+_ANY = st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=3)
+_ELEMENT = (
+    _ANY
+    | st.lists(_ANY, max_size=2)
+    | st.dictionaries(st.text(max_size=2), _ANY, min_size=1, max_size=1)
+    | st.sampled_from([{}, [], "", {"h": "v"}, ["s"], [None]])
+)
+
+
+@FUZZ
+@given(
+    changes=st.dictionaries(st.integers(1, 5), _ELEMENT, max_size=2),
+    size=st.sampled_from([5, 6, 6, 6, 4, 7]),
+)
+def test_the_common_invocation_shape_reads_like_the_checked_path(
+    changes: dict[int, Any], size: int
+) -> None:
+    """The common shape with one or two elements changed (and the array cut
+    or lengthened): the fast path must read it as the checked one does."""
+    message: list[Any] = [1, {}, "1", "Echo", ["x"], [], "extra"][:size]
+    for index, value in changes.items():
+        if index < size:
+            message[index] = value
+
+    def read(reader: Any) -> object:
+        try:
+            return reader(message)
+        except ProtocolError as exc:
+            return str(exc)
+
+    assert read(_read_invocation) == read(_read_invocation_checked)
