@@ -99,6 +99,8 @@ def _versions() -> dict[str, str]:
         "httptools",
         "websockets",
         "pydantic",
+        "pydantic-core",
+        "msgpack",
         "python-socketio",
         "aiosignalr",
     ):
