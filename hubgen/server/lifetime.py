@@ -77,8 +77,8 @@ def _deliver_around(
     )
     error.add_note(
         f"{who} did not receive it: the message cannot be written in "
-        f"{'that protocol' if len(missed) == 1 else 'those protocols'}. "
-        "The other addressed connections did."
+        f"{'that protocol' if len(missed) == 1 else 'those protocols'}; "
+        "the addressed connections using other protocols did."
     )
 
 
