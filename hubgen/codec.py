@@ -100,6 +100,13 @@ def _utc_if_naive(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+def _naive_utc(value: datetime) -> datetime:
+    """A received datetime for a ``NaiveDatetime``: UTC wall time, no offset."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def _serialize_utc_if_naive(value: Any, handler: cs.SerializerFunctionWrapHandler) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -166,13 +173,16 @@ class _Rewriter:
                     _b64_encode, when_used="json"
                 ),
             )
-        if kind == "datetime" and "tz_constraint" not in node:
-            # Naive datetimes mean UTC (docs/codecs.md, "Naive datetimes").
+        if kind == "datetime" and node.get("tz_constraint") in (None, "aware", "naive"):
+            # Naive datetimes mean UTC (docs/codecs.md, "Naive datetimes"), for
+            # pydantic's AwareDatetime and NaiveDatetime too: they are read
+            # as any datetime, then given the form they declare.
+            plain = {key: value for key, value in node.items() if key != "tz_constraint"}
             return cs.no_info_after_validator_function(
-                _utc_if_naive,
-                dict(node),
+                _naive_utc if node.get("tz_constraint") == "naive" else _utc_if_naive,
+                plain,
                 serialization=cs.wrap_serializer_function_ser_schema(
-                    _serialize_utc_if_naive, schema=dict(node)
+                    _serialize_utc_if_naive, schema=dict(plain)
                 ),
             )
         if kind == "model":

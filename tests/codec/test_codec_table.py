@@ -11,7 +11,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, NaiveDatetime
 
 from hubgen.codec import Codec, CodecError, WireFormat
 from hubgen.protocol.messagepack import MessagePackHubProtocol
@@ -167,6 +167,54 @@ def test_datetimes_without_an_offset_are_received_as_utc(wire: WireFormat) -> No
 def test_received_offsets_are_kept(wire: WireFormat) -> None:
     received = Codec(datetime, wire).decode("2024-05-01T14:30:00+02:00")
     assert received.utcoffset() == timedelta(hours=2)
+
+
+class Stamped(BaseModel):
+    naive: NaiveDatetime
+    aware: AwareDatetime
+    naive_or_none: NaiveDatetime | None = None
+
+
+def _over(wire: WireFormat, value: Any) -> Any:
+    return through_messagepack(value) if wire is MSGPACK else value
+
+
+@pytest.mark.parametrize("wire", [JSON, MSGPACK])
+def test_pydantic_naive_and_aware_datetimes_follow_the_utc_rule(wire: WireFormat) -> None:
+    """NaiveDatetime and AwareDatetime travel as any datetime does (naive
+    means UTC) and are received in the form they declare: a NaiveDatetime as
+    UTC wall time, an AwareDatetime as UTC when no offset came with it."""
+    codec = Codec(Stamped, wire)
+    value = Stamped(
+        naive=datetime(2024, 5, 1, 12, 30),
+        aware=datetime(2024, 5, 1, 14, 30, tzinfo=timezone(timedelta(hours=2))),
+        naive_or_none=datetime(1969, 12, 31, 23, 59, 59, 500000),
+    )
+    sent = _over(wire, codec.encode(value))
+    if wire is JSON:
+        assert sent["naive"] == "2024-05-01T12:30:00Z"
+        assert sent["aware"] == "2024-05-01T14:30:00+02:00"
+    else:
+        assert sent["naive"] == datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    received = codec.decode(sent)
+    assert received == value
+    assert received.naive.tzinfo is None
+    # what other peers send: an instant with an offset, a time without one
+    other = codec.decode(
+        _over(
+            wire,
+            {
+                "naive": datetime(2024, 5, 1, 14, 30, tzinfo=timezone(timedelta(hours=2)))
+                if wire is MSGPACK
+                else "2024-05-01T14:30:00+02:00",
+                "aware": "2024-05-01T12:30:00",
+                "naiveOrNone": None,
+            },
+        )
+    )
+    assert other.naive == datetime(2024, 5, 1, 12, 30)
+    assert other.aware == datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    assert other.naive_or_none is None
 
 
 def test_every_datetime_a_messagepack_peer_sends_is_aware() -> None:
