@@ -137,4 +137,7 @@ def length_prefix(length: int) -> bytes:
 def frame_binary(payload: bytes) -> bytes:
     """``payload`` preceded by its VarInt length. Raises :class:`ValueError` for
     payloads over ``2**31 - 1`` bytes."""
-    return length_prefix(len(payload)) + payload
+    size = len(payload)
+    if size < 0x80:  # a one-byte prefix: nearly every hub message
+        return _SHORT_PREFIXES[size] + payload
+    return length_prefix(size) + payload

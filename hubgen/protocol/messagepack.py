@@ -47,7 +47,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from hubgen.codec import WireFormat
 from hubgen.protocol.base import HubProtocol, ProtocolError, TransferFormat
-from hubgen.protocol.framing import _SHORT_PREFIXES, length_prefix, split_binary_frames
+from hubgen.protocol.framing import frame_binary, split_binary_frames
 from hubgen.protocol.messages import (
     PING,
     AckMessage,
@@ -118,7 +118,7 @@ def _frame(message: list[Any]) -> bytes:
                 "the value is nested too deeply to be written as MessagePack, or contains itself"
             ) from exc
         raise
-    return length_prefix(len(body)) + body
+    return frame_binary(body)
 
 
 #: ``msgpack.unpackb`` with hubgen's options bound once (str keys and values,
@@ -438,5 +438,4 @@ class MessagePackHubProtocol(HubProtocol):
             body = _packers.pack([3, {}, invocation_id, _NON_VOID_RESULT, result])
         except Exception:
             return _frame([3, {}, invocation_id, _NON_VOID_RESULT, result])
-        size = len(body)
-        return (_SHORT_PREFIXES[size] if size < 0x80 else length_prefix(size)) + body
+        return frame_binary(body)
