@@ -186,13 +186,13 @@ def run_suite(
             # minute) lands on every row of a comparison alike instead of on
             # the runs of one row.
             samples: dict[Row, list[Measurement]] = {row: [] for row in rows}
+            measure: Callable[[Row, Server, Settings], Measurement]
+            measure = measure_idle if scenario == "idle" else measure_load
             started = time.monotonic()
             for round_number in range(1, runs + 1):
                 for row in rows:
                     if row.label in failed:
                         continue
-                    measure: Callable[[Row, Server, Settings], Measurement]
-                    measure = measure_idle if scenario == "idle" else measure_load
                     try:
                         with servers.get(
                             row.peer.app, fresh=scenario == "idle" and not quick
