@@ -32,7 +32,6 @@ import binascii
 import operator
 from collections.abc import Callable
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Generic, TypeVar, cast, overload
 
 from pydantic import TypeAdapter, ValidationError
@@ -40,17 +39,11 @@ from pydantic_core import PydanticSerializationError, SchemaSerializer, SchemaVa
 from pydantic_core import core_schema as cs
 
 from hubgen.naming import FieldNaming
+from hubgen.wire import WireFormat
 
 __all__ = ["Codec", "CodecError", "WireFormat"]
 
 T = TypeVar("T")
-
-
-class WireFormat(StrEnum):
-    """The value encoding of a hub protocol."""
-
-    JSON = "json"
-    MSGPACK = "msgpack"
 
 
 class CodecError(ValueError):

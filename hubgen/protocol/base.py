@@ -6,8 +6,8 @@ import abc
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from hubgen.codec import WireFormat
 from hubgen.protocol.messages import CompletionMessage, HubMessage
+from hubgen.wire import WireFormat
 
 __all__ = ["HubProtocol", "ProtocolError", "TransferFormat"]
 
@@ -49,6 +49,14 @@ class HubProtocol(abc.ABC):
 
         Messages of unknown type are skipped. Raises :class:`ProtocolError` on
         malformed input (the connection cannot continue after that)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def exceeds(buffer: bytearray, limit: int) -> bool:
+        """Whether ``buffer`` holds a message, complete or still arriving,
+        longer than ``limit`` bytes: a server's maximum message size, checked
+        on what a client sent before it is parsed. Linear in ``buffer``;
+        raises :class:`ProtocolError` on framing that cannot be read."""
 
     @abc.abstractmethod
     def write(self, message: HubMessage) -> bytes:

@@ -11,7 +11,9 @@ Two framings carry SignalR hub messages over a byte stream:
 
 The ``split_*`` functions remove every *complete* frame from the front of a
 ``bytearray`` and leave a trailing partial frame in place for the next read, so
-a caller can append whatever the transport delivers and split again.
+a caller can append whatever the transport delivers and split again. The
+``*_exceeds`` functions tell, before that, whether the buffer holds a message
+longer than a size limit, complete or not, in one pass over the buffer.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from hubgen.protocol.base import ProtocolError
 __all__ = [
     "MAX_FRAME_LENGTH",
     "RECORD_SEPARATOR",
+    "binary_frame_exceeds",
     "frame_binary",
     "frame_text",
     "length_prefix",
     "split_binary_frames",
     "split_text_frames",
+    "text_frame_exceeds",
 ]
 
 #: Ends every text record (JSON hub messages and both handshake messages).
@@ -55,6 +59,20 @@ def split_text_frames(buffer: bytearray) -> list[bytes]:
     records = bytes(buffer[:last]).split(RECORD_SEPARATOR)
     del buffer[: last + 1]
     return records
+
+
+def text_frame_exceeds(buffer: bytearray, limit: int) -> bool:
+    """Whether a record in ``buffer``, complete or not yet, is longer than
+    ``limit`` bytes (its separator not counted). One pass, stopping at the
+    first record over the limit."""
+    position = 0
+    size = len(buffer)
+    while size - position > limit:
+        end = buffer.find(RECORD_SEPARATOR, position, position + limit + 1)
+        if end < 0:
+            return True
+        position = end + 1
+    return False
 
 
 def frame_text(payload: bytes) -> bytes:
@@ -97,6 +115,24 @@ def split_binary_frames(buffer: bytearray) -> list[bytes]:
     if start:
         del buffer[:start]
     return frames
+
+
+def binary_frame_exceeds(buffer: bytearray, limit: int) -> bool:
+    """Whether a frame in ``buffer``, complete or not yet, announces a body
+    longer than ``limit`` bytes. Reads only the length prefixes, each at most
+    5 bytes: raises :class:`ProtocolError` on a longer one, as
+    :func:`split_binary_frames` does."""
+    position = 0
+    size = len(buffer)
+    while position < size:
+        header = _read_length(buffer, position, size)
+        if header is None:
+            return False
+        length, body = header
+        if length > limit:
+            return True
+        position = body + length
+    return False
 
 
 def _read_length(buffer: bytearray, start: int, size: int) -> tuple[int, int] | None:

@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
-from hubgen.codec import WireFormat
 from hubgen.protocol._jsontext import dumps, encode_value, quote, read_object, text
 from hubgen.protocol.base import HubProtocol, ProtocolError, TransferFormat
-from hubgen.protocol.framing import RECORD_SEPARATOR, split_text_frames
+from hubgen.protocol.framing import RECORD_SEPARATOR, split_text_frames, text_frame_exceeds
 from hubgen.protocol.messages import (
     PING,
     AckMessage,
@@ -40,6 +39,7 @@ from hubgen.protocol.messages import (
     StreamInvocationMessage,
     StreamItemMessage,
 )
+from hubgen.wire import WireFormat
 
 __all__ = ["JsonHubProtocol"]
 
@@ -409,4 +409,5 @@ class JsonHubProtocol(HubProtocol):
             raise TypeError(f"not a hub message: {message!r}") from None
         return writer(message)
 
+    exceeds = staticmethod(text_frame_exceeds)
     write_result = staticmethod(_write_result)

@@ -45,9 +45,8 @@ from typing import Any, ClassVar, Final
 import msgpack
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
-from hubgen.codec import WireFormat
 from hubgen.protocol.base import HubProtocol, ProtocolError, TransferFormat
-from hubgen.protocol.framing import frame_binary, split_binary_frames
+from hubgen.protocol.framing import binary_frame_exceeds, frame_binary, split_binary_frames
 from hubgen.protocol.messages import (
     PING,
     AckMessage,
@@ -61,6 +60,7 @@ from hubgen.protocol.messages import (
     StreamInvocationMessage,
     StreamItemMessage,
 )
+from hubgen.wire import WireFormat
 
 __all__ = ["MessagePackHubProtocol"]
 
@@ -430,6 +430,8 @@ class MessagePackHubProtocol(HubProtocol):
         except KeyError:
             raise TypeError(f"not a hub message: {message!r}") from None
         return writer(message)
+
+    exceeds = staticmethod(binary_frame_exceeds)
 
     def write_result(self, invocation_id: str, result: Any) -> bytes:
         # _frame inlined for the reply to nearly every call; any error goes

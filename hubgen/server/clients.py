@@ -13,10 +13,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from hubgen.codec import CodecError, WireFormat
+from hubgen.codec import CodecError
 from hubgen.errors import HubError
 from hubgen.protocol.messages import HubMessage, InvocationMessage
 from hubgen.server.lifetime import HubLifetimeManager, SerializedMessage
+from hubgen.wire import WireFormat
 
 if TYPE_CHECKING:
     from hubgen.spec import Method

@@ -19,9 +19,9 @@ from hubgen.errors import HubError
 from hubgen.protocol.messages import CompletionMessage, HubMessage
 
 if TYPE_CHECKING:
-    from hubgen.codec import WireFormat
     from hubgen.protocol.base import HubProtocol
     from hubgen.server.connection import Connection
+    from hubgen.wire import WireFormat
 
 __all__ = ["HubLifetimeManager", "InMemoryLifetimeManager", "SerializedMessage"]
 

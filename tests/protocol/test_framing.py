@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from hubgen.protocol import ProtocolError
+from hubgen.protocol import JSON_PROTOCOL, MESSAGEPACK_PROTOCOL, ProtocolError
 from hubgen.protocol.framing import (
     MAX_FRAME_LENGTH,
     RECORD_SEPARATOR,
+    binary_frame_exceeds,
     frame_binary,
     frame_text,
     length_prefix,
     split_binary_frames,
     split_text_frames,
+    text_frame_exceeds,
 )
 
 # --------------------------------------------------------------------------- text
@@ -189,3 +193,92 @@ def test_binary_frames_split_at_every_point_come_out_the_same() -> None:
     for cut in range(len(data) + 1):
         assert _feed_binary(data, [cut]) == bodies
     assert _feed_binary(data, list(range(1, len(data)))) == bodies  # byte by byte
+
+
+# --------------------------------------------------------------------------- size limits
+
+
+@pytest.mark.parametrize(
+    ("data", "limit", "expected"),
+    [
+        (b"", 3, False),
+        (b"abc\x1e", 3, False),  # the separator does not count
+        (b"abcd\x1e", 3, True),
+        (b"abc", 3, False),  # a partial record, not over the limit yet
+        (b"abcd", 3, True),  # a partial record already over it
+        (b"ab\x1eabc\x1ea\x1e", 3, False),
+        (b"ab\x1eabc\x1eabcd", 3, True),  # the last, partial record is over
+        (b"\x1e\x1e\x1e\x1e\x1e", 0, False),  # empty records
+    ],
+)
+def test_text_frame_exceeds(data: bytes, limit: int, expected: bool) -> None:
+    assert text_frame_exceeds(bytearray(data), limit) is expected
+
+
+@pytest.mark.parametrize(
+    ("data", "limit", "expected"),
+    [
+        (b"", 3, False),
+        (b"\x03abc", 3, False),
+        (b"\x04abcd", 3, True),
+        (b"\x04ab", 3, True),  # the prefix announces too much: no need to wait for the body
+        (b"\x02ab\x03abc\x01", 3, False),  # the last frame's body has not arrived yet
+        (b"\x02ab\x80", 3, False),  # a partial prefix
+        (b"\x02ab\x80\x01", 3, True),  # 128
+        (b"\x00\x00\x00", 0, False),  # empty frames
+    ],
+)
+def test_binary_frame_exceeds(data: bytes, limit: int, expected: bool) -> None:
+    assert binary_frame_exceeds(bytearray(data), limit) is expected
+
+
+def test_binary_frame_exceeds_reads_at_most_five_prefix_bytes() -> None:
+    """A run of continuation bytes is refused at its fifth byte, however long
+    the buffer: before the fix, the check walked all of it, each time data
+    arrived (a 1 MiB message of 0xff stalled a server for ~40 s)."""
+    with pytest.raises(ProtocolError, match="over 2GB"):
+        binary_frame_exceeds(bytearray(b"\xff" * (16 << 20)), 32_768)
+    with pytest.raises(ProtocolError, match="over 2GB"):
+        binary_frame_exceeds(bytearray(b"\x01a" + b"\xff" * 100), 32_768)
+
+
+def _naive_text_exceeds(data: bytes, limit: int) -> bool:
+    return any(len(record) > limit for record in data.split(RECORD_SEPARATOR))
+
+
+def _naive_binary_exceeds(data: bytes, limit: int) -> bool:
+    buffer = bytearray(data)
+    if any(len(frame) > limit for frame in split_binary_frames(buffer)):
+        return True
+    if not buffer:
+        return False
+    header = bytearray(buffer[:5])
+    for end in range(1, len(header) + 1):  # the partial frame's prefix, once complete
+        if header[end - 1] < 0x80:
+            announced = split_binary_frames(bytearray(header[:end]) + b"\0" * 2**16)
+            return len(announced[0]) > limit if announced else True
+    return False
+
+
+@given(
+    st.lists(st.binary(max_size=40).filter(lambda r: RECORD_SEPARATOR not in r)), st.integers(0, 40)
+)
+def test_text_frame_exceeds_agrees_with_splitting(records: list[bytes], limit: int) -> None:
+    data = RECORD_SEPARATOR.join(records)
+    assert text_frame_exceeds(bytearray(data), limit) is _naive_text_exceeds(data, limit)
+
+
+@given(st.lists(st.binary(max_size=300)), st.integers(0, 300), st.integers(0, 400))
+def test_binary_frame_exceeds_agrees_with_splitting(
+    bodies: list[bytes], limit: int, cut: int
+) -> None:
+    data = b"".join(frame_binary(b) for b in bodies)
+    data = data[: len(data) - min(cut, len(data))]  # the last frame(s) still arriving
+    assert binary_frame_exceeds(bytearray(data), limit) is _naive_binary_exceeds(data, limit)
+
+
+def test_each_protocol_checks_its_own_framing() -> None:
+    assert JSON_PROTOCOL.exceeds(bytearray(b"abcd"), 3)
+    assert not JSON_PROTOCOL.exceeds(bytearray(b"\x04ab"), 3)
+    assert MESSAGEPACK_PROTOCOL.exceeds(bytearray(b"\x04ab"), 3)
+    assert not MESSAGEPACK_PROTOCOL.exceeds(bytearray(b"\x03abc"), 3)
