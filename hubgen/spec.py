@@ -20,8 +20,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Seq
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from hubgen.codec import Codec, CodecError, WireFormat
+from hubgen.codec import Codec, CodecError
 from hubgen.naming import FieldNaming
+from hubgen.wire import WireFormat
 
 __all__ = [
     "REQUIRED",
@@ -205,6 +206,7 @@ class Method(Generic[R]):
         "_naming",
         "name",
         "parameters",
+        "plain",
         "returns",
         "stream",
         "stream_parameters",
@@ -225,6 +227,8 @@ class Method(Generic[R]):
         self.parameters = parameters
         self.value_parameters = tuple(p for p in parameters if not p.stream)
         self.stream_parameters = tuple(p for p in parameters if p.stream)
+        #: An ordinary invocation: no stream in either direction.
+        self.plain = not self.stream and not self.stream_parameters
         self.returns = returns
         self._naming = naming
         self._binders: dict[WireFormat, MethodBinder] = {}

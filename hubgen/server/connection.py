@@ -157,25 +157,31 @@ class Connection:
             self.last_received = time.monotonic()
         return data
 
-    async def flush_and_stop(self, grace: float) -> None:
-        """Write what is queued (for at most ``grace`` seconds), then stop writing."""
+    async def flush_and_stop(self, grace: float) -> bool:
+        """Write what is queued (for at most ``grace`` seconds), then stop
+        writing. False when it could not all be written in time: the client
+        is not reading."""
         deadline = time.monotonic() + grace
         while (self._queue or self._writing) and time.monotonic() < deadline:
             try:
                 await asyncio.wait_for(self._arm_room().wait(), deadline - time.monotonic())
             except TimeoutError:
                 break
+        flushed = not self._queue and not self._writing
+        self._queue.clear()  # what is left is never written: let it go now
+        self._queued_bytes = 0
         self._stopped = True
         self._room_freed()  # replies waiting for room give up
         writer = self._writer
         if writer is None or writer.done():
-            return
+            return flushed
         writer.cancel()
         try:
             await writer
         except asyncio.CancelledError:
             if (task := asyncio.current_task()) is not None and task.cancelling():
                 raise
+        return flushed
 
     # -- writing -----------------------------------------------------------------------
 

@@ -49,6 +49,12 @@ logger = logging.getLogger("hubgen.server")
 #: Invocations a connection may have waiting before its read loop pauses.
 _MAX_QUEUED_INVOCATIONS = 128
 
+#: A stream yields to the event loop after this many items in a row. Writes
+#: usually complete without suspending (always, once the peer is gone and the
+#: server drops what is written), so a generator that never awaits would
+#: otherwise hold the loop for its whole length.
+_ITEMS_PER_YIELD = 16
+
 _Job = Callable[[], Coroutine[Any, Any, None]]
 
 
@@ -235,7 +241,7 @@ class ConnectionDispatcher:
             method = self._spec.find(message.target)
             if (
                 method is not None
-                and not method.stream
+                and method.plain
                 and not message.stream_ids
                 and not self._queue
                 and self._running < self._max_parallel
@@ -278,15 +284,15 @@ class ConnectionDispatcher:
                     "non-streaming invocation.",
                 )
             else:
-                logger.warning("ignoring fire-and-forget call of streaming method %r", target)
+                logger.debug("ignoring fire-and-forget call of streaming method %r", target)
             return
-        if message.stream_ids:
+        if message.stream_ids or method.stream_parameters:
             # Methods fed by upload streams run in the background: the read loop
             # must keep going to deliver their items. The streams open here, in
             # the read loop, so that items sent right behind the invocation
             # find them.
             try:
-                uploads = self._open_uploads(method, message.stream_ids)
+                uploads = self._open_uploads(method, message.stream_ids or [])
             except HubError as exc:
                 await self._fail(message.invocation_id, self._unexpected(target, exc))
                 return
@@ -324,11 +330,7 @@ class ConnectionDispatcher:
             try:
                 uploads = self._open_uploads(method, message.stream_ids or [])
             except HubError as exc:
-                self._fail_soon(
-                    invocation_id,
-                    "An error occurred on the server while streaming results."
-                    + error_detail(exc, self._options.detailed_errors),
-                )
+                self._fail_soon(invocation_id, self._unexpected(target, exc))
                 return
             task = self._spawn(self._stream(method, message, uploads), invocation_id)
             self._streams[invocation_id] = task
@@ -363,7 +365,12 @@ class ConnectionDispatcher:
         task = self._streams.get(message.invocation_id)
         if task is not None and not task.done():
             self._canceled.add(message.invocation_id)
-            task.cancel()
+            # Not task.cancel() here: a task cancelled before its first step
+            # never runs its coroutine, so the stream would never answer or
+            # clean up (the official client cancels right after it invokes
+            # when a subscription is disposed at once). Its first step is
+            # already scheduled; this runs after it, whenever the cancel came.
+            asyncio.get_running_loop().call_soon(task.cancel)
 
     # -- running methods -----------------------------------------------------------------
 
@@ -398,18 +405,22 @@ class ConnectionDispatcher:
         return method.binder(self._wire).decode_arguments(arguments)
 
     def _open_uploads(self, method: Method[Any], stream_ids: list[str]) -> list[UploadStream]:
-        expected = len(method.stream_parameters)
-        if len(stream_ids) != expected:
+        """Open the upload streams a call names, all or none: a HubError (the
+        caller's mistake) leaves nothing behind."""
+        expected = method.stream_parameters
+        if len(stream_ids) != len(expected):
+            names = ", ".join(f"'{p.name}'" for p in expected)
             raise HubError(
-                f"Client sent {len(stream_ids)} stream(s), Hub method expects {expected}."
+                f"Client sent {len(stream_ids)} stream(s), Hub method expects "
+                f"{len(expected)}" + (f" (stream parameter {names})." if names else ".")
             )
-        uploads: list[UploadStream] = []
         for index, stream_id in enumerate(stream_ids):
-            if stream_id in self._uploads:
+            if stream_id in self._uploads or stream_id in stream_ids[:index]:
                 raise HubError(f"Invocation ID '{stream_id}' is already in use.")
-            upload = UploadStream(stream_id, self._options.stream_buffer_capacity)
-            self._uploads[stream_id] = (upload, index, method)
-            uploads.append(upload)
+        capacity = self._options.stream_buffer_capacity
+        uploads = [UploadStream(stream_id, capacity) for stream_id in stream_ids]
+        for index, upload in enumerate(uploads):
+            self._uploads[upload.stream_id] = (upload, index, method)
         return uploads
 
     def _close_uploads(self, uploads: list[UploadStream]) -> None:
@@ -517,21 +528,29 @@ class ConnectionDispatcher:
     ) -> None:
         invocation_id = message.invocation_id
         target = message.target
+        connection = self._connection
         error: str | None = None
         iterator: AsyncIterator[Any] | None = None
         try:
             values = self._bind(method, message.arguments)
-            hub = self._create_hub()
-            produced = getattr(hub, method.name)(*self._call_args(method, values, uploads))
-            if not hasattr(produced, "__anext__"):
-                raise TypeError(
-                    f"The streaming method '{method.name}' must be an async generator "
-                    f"(or return an async iterator), not {type(produced).__name__}."
-                )
-            iterator = produced
-            binder = method.binder(self._wire)
-            async for item in iterator:
-                await self._send(StreamItemMessage(invocation_id, binder.encode_result(item)))
+            try:
+                iterator = self._start_stream(method, values, uploads)
+            except Exception as exc:
+                # The method failed before it returned its stream: a failed
+                # invocation, reported as ASP.NET Core reports one.
+                if not isinstance(exc, HubError):
+                    logger.exception("streaming method %s.%s raised", self._spec.name, method.name)
+                error = self._unexpected(target, exc)
+            else:
+                binder = method.binder(self._wire)
+                sent = 0
+                async for item in iterator:
+                    if connection.aborted:
+                        break  # nobody to stream to
+                    await self._send(StreamItemMessage(invocation_id, binder.encode_result(item)))
+                    sent += 1
+                    if sent % _ITEMS_PER_YIELD == 0:
+                        await asyncio.sleep(0)
         except asyncio.CancelledError:
             if invocation_id not in self._canceled:
                 raise  # the connection is going away: nobody to tell
@@ -557,6 +576,19 @@ class ConnectionDispatcher:
                     logger.exception("closing stream %s.%s raised", self._spec.name, method.name)
         await self._send(CompletionMessage(invocation_id, error=error))
 
+    def _start_stream(
+        self, method: Method[Any], values: list[Any], uploads: list[UploadStream]
+    ) -> AsyncIterator[Any]:
+        """Call a streaming method: its stream, or what it raised."""
+        hub = self._create_hub()
+        produced = getattr(hub, method.name)(*self._call_args(method, values, uploads))
+        if not hasattr(produced, "__anext__"):
+            raise TypeError(
+                f"The streaming method '{method.name}' must be an async generator "
+                f"(or return an async iterator), not {type(produced).__name__}."
+            )
+        return produced  # type: ignore[no-any-return]
+
     # -- replies -------------------------------------------------------------------------
 
     async def _send(self, message: HubMessage) -> None:
@@ -565,7 +597,10 @@ class ConnectionDispatcher:
 
     async def _fail(self, invocation_id: str | None, error: str) -> None:
         if invocation_id is None:
-            logger.warning("fire-and-forget invocation failed: %s", error)
+            # Nobody to answer. Its cause is logged where it is the server's
+            # (a hub method that raised); a caller's mistake is only worth a
+            # debug line, or every bad frame a client sends would be a warning.
+            logger.debug("fire-and-forget invocation failed: %s", error)
             return
         await self._send(CompletionMessage.with_error(invocation_id, error))
 

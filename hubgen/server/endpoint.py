@@ -179,14 +179,14 @@ class HubEndpoint:
                 version = int(raw)
             except ValueError:
                 return self._json({"error": "The client requested a non-integer protocol version."})
-            if version < 0:
-                return self._json(
-                    {
-                        "error": f"The client requested version '{version}', but the server "
-                        "does not support this version."
-                    }
-                )
             version = min(version, 1)
+        if version < self._options.min_negotiate_version:
+            return self._json(
+                {
+                    "error": f"The client requested version '{version}', but the server "
+                    "does not support this version."
+                }
+            )
         record = self._create(distinct_token=version >= 1)
         body: dict[str, object] = {
             "negotiateVersion": version,
@@ -320,7 +320,7 @@ class HubEndpoint:
             return True
 
     async def _server_sent_events(self, record: _Record, request: Request, send: Send) -> None:
-        transport = ServerSentEventsTransport(send)
+        transport = ServerSentEventsTransport(send, request.receive)
         record.attach(transport)
         await transport.open()
         watcher = asyncio.get_running_loop().create_task(transport.watch(request.receive))

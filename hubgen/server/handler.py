@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -28,37 +27,6 @@ logger = logging.getLogger("hubgen.server")
 
 #: A handshake request larger than this is refused (as ASP.NET Core does).
 _MAX_HANDSHAKE_SIZE = 32 * 1024
-
-
-def _oversized(buffer: bytearray, limit: int, binary: bool) -> bool:
-    """Whether ``buffer`` holds (the start of) a message longer than ``limit``
-    bytes: records for text protocols, varint-prefixed frames for binary ones."""
-    position = 0
-    size = len(buffer)
-    if not binary:
-        while position < size:
-            end = buffer.find(b"\x1e", position)
-            if end < 0:
-                return size - position > limit
-            if end - position > limit:
-                return True
-            position = end + 1
-        return False
-    while position < size:
-        length = shift = 0
-        while position < size:
-            byte = buffer[position]
-            position += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        else:
-            return False
-        if length > limit:
-            return True
-        position += length
-    return False
 
 
 class HubConnectionHandler:
@@ -185,7 +153,7 @@ class HubConnectionHandler:
         """Read and dispatch until the connection ends; True when the client
         closed it with a Close message."""
         parse = connection.protocol.parse
-        binary = connection.protocol.transfer_format is TransferFormat.BINARY
+        exceeds = connection.protocol.exceeds
         limit = self._options.max_message_size
         try:
             while True:
@@ -195,7 +163,7 @@ class HubConnectionHandler:
                             connection.timeout_armed = True
                         elif isinstance(message, CloseMessage):
                             if message.error:
-                                logger.info(
+                                logger.debug(
                                     "connection %s closed by the client: %s",
                                     connection.connection_id,
                                     message.error,
@@ -211,13 +179,15 @@ class HubConnectionHandler:
                         raise ProtocolError("Connection terminated while reading a message.")
                     return False
                 buffer += data
-                if limit is not None and len(buffer) > limit and _oversized(buffer, limit, binary):
+                if limit is not None and len(buffer) > limit and exceeds(buffer, limit):
                     raise ProtocolError(
                         f"The maximum message size of {limit}B was exceeded. "
                         "The message size can be configured in HubOptions.max_message_size."
                     )
         except ProtocolError as exc:
-            logger.warning("closing connection %s: %s", connection.connection_id, exc)
+            # The client's mistake (a malformed or oversized message): it
+            # learns why from the Close message; the log only at debug level.
+            logger.debug("closing connection %s: %s", connection.connection_id, exc)
             connection.abort(exc)
             return False
 
@@ -238,6 +208,21 @@ class HubConnectionHandler:
                 )
             close = CloseMessage(error=error, allow_reconnect=connection.allow_reconnect)
             connection.send_final(connection.protocol.write(close))
-        await connection.flush_and_stop(self._options.close_timeout)
-        with contextlib.suppress(ConnectionError):
-            await connection.transport.close()
+        # Everything below takes close_timeout at most: a client that stopped
+        # reading would hold a graceful close (and its socket, and its ASGI
+        # task) forever, so past the deadline its transport is aborted.
+        grace = self._options.close_timeout
+        deadline = asyncio.get_running_loop().time() + grace
+        transport = connection.transport
+        if not await connection.flush_and_stop(grace):
+            transport.abort()
+            return
+        try:
+            async with asyncio.timeout_at(deadline):
+                await transport.close()
+        except TimeoutError:
+            transport.abort()
+        except ConnectionError:
+            pass
+        else:
+            transport.abort_later(grace)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import struct
+import termios
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from hubgen.server.transport import Transport, TransportClosed
+from hubgen.server.transport import Transport, TransportClosed, drop_socket, server_socket
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable
@@ -134,9 +137,10 @@ class ServerSentEventsTransport(HttpTransport):
     name = "ServerSentEvents"
     supports_binary = False
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, receive: Receive) -> None:
         super().__init__()
         self._send = send
+        self._socket = server_socket(receive)
         self._response_ended = False
 
     async def open(self) -> None:
@@ -165,6 +169,34 @@ class ServerSentEventsTransport(HttpTransport):
             self._response_ended = True
             with contextlib.suppress(OSError):
                 await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def abort(self) -> None:
+        # The response never completes: the socket cannot be reused, drop it.
+        self._end()
+        self._response_ended = True
+        if self._socket is not None:
+            drop_socket(self._socket)
+
+    def abort_later(self, delay: float) -> None:
+        """The response is complete, but a client that stopped reading has
+        not taken it: if the socket still holds unsent data in ``delay``
+        seconds, drop it. One that took it all stays open for its next
+        request (HTTP keep-alive)."""
+        socket = self._socket
+        if socket is not None:
+            asyncio.get_running_loop().call_later(delay, _abort_if_unsent, socket)
+
+
+def _abort_if_unsent(socket: Any) -> None:
+    if socket.is_closing():
+        return
+    unsent = socket.get_write_buffer_size()
+    if not unsent:  # still in the kernel's send queue, then?
+        sock = socket.get_extra_info("socket")
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            unsent = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+    if unsent:
+        drop_socket(socket)
 
 
 class LongPollingTransport(HttpTransport):
@@ -196,6 +228,11 @@ class LongPollingTransport(HttpTransport):
             await self._drained.wait()
 
     async def close(self, *, error: bool = False) -> None:
+        self.abort()
+
+    def abort(self) -> None:
+        # Nothing here waits on the client: polls still take what is buffered,
+        # then learn the connection is over.
         self._end()
         self._has_data.set()
         self._drained.set()

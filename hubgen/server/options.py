@@ -44,6 +44,14 @@ class HubOptions:
         | TransportType.SERVER_SENT_EVENTS
         | TransportType.LONG_POLLING
     )
+    #: The lowest negotiate protocol version a client may ask for (ASP.NET
+    #: Core's ``MinimumProtocolVersion``). Version 0 has no connection token:
+    #: the connection id, which hubs hand to other clients (``client(id)``),
+    #: is also what the client's transport requests present, so anyone who
+    #: learns it can post messages as that client over Server-Sent Events or
+    #: Long Polling, or take its long polls. Every current official client
+    #: asks for version 1; set 1 to refuse older ones.
+    min_negotiate_version: int = 0
     #: How long a long poll is held open when there is nothing to send.
     long_poll_timeout: float = 90.0
     #: A negotiated connection that no transport picks up within this time is
@@ -71,6 +79,8 @@ class HubOptions:
             raise ValueError("protocols must name at least one hub protocol")
         if not self.transports:
             raise ValueError("transports must enable at least one transport")
+        if self.min_negotiate_version not in (0, 1):
+            raise ValueError("min_negotiate_version must be 0 or 1 (the versions hubgen speaks)")
         for name in ("keep_alive_interval", "client_timeout", "handshake_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

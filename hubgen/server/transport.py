@@ -8,8 +8,19 @@ Events and Long Polling over HTTP requests.
 from __future__ import annotations
 
 import abc
+import contextlib
+import socket
+import struct
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Transport", "TransportClosed"]
+if TYPE_CHECKING:
+    from starlette.types import Receive
+
+__all__ = ["Transport", "TransportClosed", "drop_socket", "server_socket"]
+
+#: SO_LINGER on, timeout 0: closing the socket resets the connection and
+#: discards what the kernel still holds for the peer.
+_RESET = struct.pack("ii", 1, 0)
 
 
 class TransportClosed(ConnectionError):
@@ -40,6 +51,49 @@ class Transport(abc.ABC):
         """End the transport after everything sent so far was delivered
         (``error``: the connection ended because of a failure)."""
 
+    def abort(self) -> None:  # noqa: B027 - optional hook
+        """Drop the client's socket now, without waiting for what was written
+        to reach it: for a client that stopped reading, which a graceful close
+        would wait on forever. Best effort (see :func:`server_socket`)."""
+
+    def abort_later(self, delay: float) -> None:  # noqa: B027 - optional hook
+        """After a graceful :meth:`close`: drop the socket in ``delay`` seconds
+        if the client has not taken what was written by then (a client that
+        stopped reading holds a closed connection's socket forever)."""
+
     def use_binary(self, binary: bool) -> None:  # noqa: B027 - optional hook
         """Called after the handshake: ``binary`` is true for binary protocols.
         WebSockets switch their frame type here."""
+
+
+def server_socket(receive: Receive) -> Any | None:
+    """The ASGI server's transport for the socket behind ``receive``, when the
+    server exposes one (else None).
+
+    ASGI offers no way to drop a connection: a server closes its socket
+    gracefully, after everything written has been delivered, which never
+    happens when the peer stops reading. uvicorn hands every application the
+    bound ``receive`` of the object that owns the socket (its WebSocket
+    protocol, or its HTTP request cycle), whose ``transport`` is the asyncio
+    (or uvloop) transport: that one can be aborted. Behind another server, or
+    middleware that wraps ``receive``, there is none, and a connection that
+    stops reading is left to the server (its socket, not hubgen's state).
+    """
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    if callable(getattr(transport, "abort", None)) and callable(
+        getattr(transport, "is_closing", None)
+    ):
+        return transport
+    return None
+
+
+def drop_socket(transport: Any) -> None:
+    """Reset the connection of a server transport (see :func:`server_socket`):
+    what it and the kernel still buffer for the peer is discarded. A plain
+    ``abort()`` only skips the transport's own buffer: the kernel would go on
+    holding the rest, for minutes, for a peer that does not read."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+    transport.abort()

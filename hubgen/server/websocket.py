@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from hubgen.server.transport import Transport, TransportClosed
+from hubgen.server.transport import Transport, TransportClosed, drop_socket, server_socket
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Send
@@ -30,6 +31,7 @@ class WebSocketTransport(Transport):
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive = receive
         self._send = send
+        self._socket = server_socket(receive)
         self._binary = False
         #: Neither side has closed the socket yet.
         self._open = True
@@ -69,3 +71,22 @@ class WebSocketTransport(Transport):
         self._open = False
         with contextlib.suppress(OSError, RuntimeError):
             await self._send({"type": "websocket.close", "code": 1011 if error else 1000})
+
+    def abort(self) -> None:
+        self._open = False
+        if self._socket is not None:
+            drop_socket(self._socket)
+
+    def abort_later(self, delay: float) -> None:
+        """Drop the socket in ``delay`` seconds unless the closing handshake
+        has ended it by then. The socket is this connection's alone, and a
+        client that stopped reading never takes the Close frame queued for
+        it: the server would hold it (and what it buffered) forever."""
+        if self._socket is not None:
+            asyncio.get_running_loop().call_later(delay, _drop_if_open, self._socket)
+
+
+def _drop_if_open(socket: Any) -> None:
+    # A socket the closing handshake ended is closed already: leave it be.
+    if not socket.is_closing():
+        drop_socket(socket)

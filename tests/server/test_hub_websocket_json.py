@@ -390,7 +390,8 @@ async def test_upload_stream_count_mismatch(base_url: str) -> None:
     invocation_id = await client.invoke("SumUpload", stream_ids=["u1", "u2"])
     assert (await client.expect(3, invocation_id=invocation_id))["error"] == (
         "An unexpected error occurred invoking 'SumUpload' on the server. "
-        "HubException: Client sent 2 stream(s), Hub method expects 1."
+        "HubException: Client sent 2 stream(s), Hub method expects 1 "
+        "(stream parameter 'numbers')."
     )
     await client.close()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
+import os
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -172,6 +174,12 @@ class EchoHubImpl(EchoHubBase):
                 await asyncio.sleep(delay)
             yield i
 
+    def refused_stream(self, reason: str) -> AsyncIterator[int]:
+        # not a generator: it fails before it has a stream to return
+        if reason == "hub":
+            raise HubError("not today")
+        raise RuntimeError("secret internals")
+
     async def failing_stream(self, after: int) -> AsyncIterator[int]:
         for i in range(after):
             yield i
@@ -193,3 +201,9 @@ def create_app(options: HubOptions | None = None) -> Starlette:
     app = Starlette(routes=[route])
     app.state.hub = route
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app with the HubOptions in ``ECHO_HUB_OPTIONS`` (JSON), for
+    ``uvicorn --factory`` in a server process of its own (tests/support/process.py)."""
+    return create_app(HubOptions(**json.loads(os.environ.get("ECHO_HUB_OPTIONS") or "{}")))

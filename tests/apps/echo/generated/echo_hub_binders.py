@@ -48,6 +48,7 @@ HUB: Final = HubSpec(
         MethodSpec("wrong_result", "WrongResult"),
         MethodSpec("counter", "Counter", stream=True),
         MethodSpec("failing_stream", "FailingStream", stream=True),
+        MethodSpec("refused_stream", "RefusedStream", stream=True),
         MethodSpec("sum_upload", "SumUpload"),
         MethodSpec("double_upload", "DoubleUpload", stream=True),
     ),

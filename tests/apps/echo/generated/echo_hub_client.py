@@ -46,6 +46,7 @@ _GET_HEADER: Final[Method[str | None]] = HUB.method("get_header")
 _WRONG_RESULT: Final[Method[int]] = HUB.method("wrong_result")
 _COUNTER: Final[Method[int]] = HUB.method("counter")
 _FAILING_STREAM: Final[Method[int]] = HUB.method("failing_stream")
+_REFUSED_STREAM: Final[Method[int]] = HUB.method("refused_stream")
 _SUM_UPLOAD: Final[Method[int]] = HUB.method("sum_upload")
 _DOUBLE_UPLOAD: Final[Method[int]] = HUB.method("double_upload")
 _MESSAGE: Final[Method[None]] = HUB.client_method("message")
@@ -165,6 +166,12 @@ class EchoHubClient(HubProxy):
 
     def failing_stream(self, after: int) -> HubStream[int]:
         return self._stream(_FAILING_STREAM, after)
+
+    def refused_stream(self, reason: str) -> HubStream[int]:
+        """Raises before it returns a stream: ``HubError`` when ``reason`` is
+        ``"hub"``, else ``RuntimeError``.
+        """
+        return self._stream(_REFUSED_STREAM, reason)
 
     async def sum_upload(self, numbers: AsyncIterable[int]) -> int:
         return await self._invoke(_SUM_UPLOAD, numbers)

@@ -154,6 +154,12 @@ class EchoHubBase(Hub[EchoClientProxy, EchoClientSingleProxy]):
     def failing_stream(self, after: int) -> AsyncIterator[int]: ...
 
     @abc.abstractmethod
+    def refused_stream(self, reason: str) -> AsyncIterator[int]:
+        """Raises before it returns a stream: ``HubError`` when ``reason`` is
+        ``"hub"``, else ``RuntimeError``.
+        """
+
+    @abc.abstractmethod
     async def sum_upload(self, numbers: AsyncIterator[int]) -> int: ...
 
     @abc.abstractmethod

@@ -60,6 +60,11 @@ export interface EchoHub<W extends Wire = JsonWire> {
   wrongResult(): Promise<number>;
   counter(count: number, delay?: number, options?: StreamOptions): HubStream<number>;
   failingStream(after: number, options?: StreamOptions): HubStream<number>;
+  /**
+   * Raises before it returns a stream: ``HubError`` when ``reason`` is
+   * ``"hub"``, else ``RuntimeError``.
+   */
+  refusedStream(reason: string, options?: StreamOptions): HubStream<number>;
   sumUpload(numbers: IStreamResult<number> | AsyncIterable<number>): Promise<number>;
   doubleUpload(numbers: IStreamResult<number> | AsyncIterable<number>, options?: StreamOptions): HubStream<number>;
   /**
@@ -199,6 +204,9 @@ export function createEchoHub<W extends Wire = JsonWire>(
     },
     failingStream(after: number, options?: StreamOptions): HubStream<number> {
       return toHubStream(() => connection.stream<number>("FailingStream", after), options);
+    },
+    refusedStream(reason: string, options?: StreamOptions): HubStream<number> {
+      return toHubStream(() => connection.stream<number>("RefusedStream", reason), options);
     },
     sumUpload(numbers: IStreamResult<number> | AsyncIterable<number>): Promise<number> {
       return connection.invoke<number>("SumUpload", toStreamResult(numbers));
