@@ -60,8 +60,16 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     # Chat messages are small: compressing each WebSocket frame costs more CPU
-    # than it saves (ASP.NET Core SignalR does not compress either).
-    uvicorn.run(create_app(), host=args.host, port=args.port, ws_per_message_deflate=False)
+    # than it saves (ASP.NET Core SignalR does not compress either). uvicorn
+    # assembles each WebSocket message whole before the hub sees it: bound it
+    # to a few times HubOptions.max_message_size (32 KiB by default).
+    uvicorn.run(
+        create_app(),
+        host=args.host,
+        port=args.port,
+        ws_per_message_deflate=False,
+        ws_max_size=128 * 1024,
+    )
 
 
 if __name__ == "__main__":
