@@ -158,7 +158,16 @@ _W = "W"
 #: Module names the generator uses besides one per hub.
 _FIXED_MODULES = frozenset({"models", "runtime", "index", "messagepack"})
 #: What the runtime module exports to users (index.ts re-exports them).
-_RUNTIME_TYPES = ("AbortSignalLike", "ConnectOptions", "Disposable", "HubStream", "StreamOptions")
+_RUNTIME_TYPES = (
+    "AbortSignalLike",
+    "ConnectOptions",
+    "Disposable",
+    "HubStream",
+    "StreamOptions",
+    "StreamSubscriber",
+    "UploadOf",
+    "Uploadable",
+)
 _WIRE_TYPES = ("HubProtocolChoice", "JsonWire", "MessagePackWire", "Wire")
 #: Runtime helpers generated modules import (not re-exported).
 _RUNTIME_HELPERS = ("connect", "registerHandlers", "toHubStream", "toStreamResult")
@@ -497,6 +506,8 @@ class _Param:
 class _HubMethod:
     doc: list[str]
     name: str
+    #: ``<S extends Uploadable<number>>``: one per upload, else empty
+    type_parameters: str
     wire_name: str
     params: list[_Param]
     returns: str
@@ -544,14 +555,22 @@ class _Hub:
 
 
 def _params(
-    types: _Types, method: ir.MethodDecl, *, input: bool, locals: bool = True
+    types: _Types,
+    method: ir.MethodDecl,
+    *,
+    input: bool,
+    locals: bool = True,
+    sources: Sequence[str] = (),
 ) -> list[_Param]:
+    """The parameters of ``method``; ``sources`` names the type parameter of
+    each upload (see :func:`_upload_sources`), in order."""
     out: list[_Param] = []
     required_after = False
+    uploads = iter(reversed(sources))
     for param in reversed(method.parameters):
         kind = types.type(param.type, input=input)
         if param.stream:
-            kind = f"IStreamResult<{kind}> | AsyncIterable<{kind}>"
+            kind = f"UploadOf<{next(uploads)}, {kind}>"
         default = _literal(param.default.json_value) if param.default is not None else None
         optional = default is not None and not required_after
         if default is None:
@@ -562,6 +581,21 @@ def _params(
         out.append(_Param(name, kind, optional, default, param.stream))
     out.reverse()
     return out
+
+
+def _upload_sources(method: ir.MethodDecl, taken: set[str]) -> list[str]:
+    """The type parameters of ``method``'s uploads, one each (``S``, or ``S1``,
+    ``S2``, ...), not named like anything in ``taken``: an upload's parameter type
+    is ``UploadOf<S, T>``, ``S`` inferred from the source passed, so that tsc
+    checks the source's item type (see ``UploadOf`` in runtime.ts)."""
+    count = sum(1 for p in method.parameters if p.stream)
+    names = ["S"] if count == 1 else [f"S{i}" for i in range(1, count + 1)]
+    unique = []
+    for name in names:
+        while name in taken:
+            name += "_"
+        unique.append(name)
+    return unique
 
 
 def _signature(head: str, params: Sequence[str], tail: str) -> list[str]:
@@ -598,8 +632,13 @@ def _hub(
     )
     client_type = _generic(hub.client.name, [_W] if client_wired else [])
     methods: list[_HubMethod] = []
+    taken = {_W, *(mo.name for mo in contract.models), *(e.name for e in contract.enums)}
+    taken |= {types.model_name(mo.name, input=True) for mo in contract.models}
     for m in hub.methods:
         item = types.result(m.returns, input=False)
+        sources = _upload_sources(m, taken)
+        uploads = [types.type(p.type, input=True) for p in m.parameters if p.stream]
+        bounds = [f"{s} extends Uploadable<{t}>" for s, t in zip(sources, uploads, strict=True)]
         if m.kind is ir.MethodKind.STREAM:
             returns, kind = f"HubStream<{item}>", "stream"
         else:
@@ -608,8 +647,9 @@ def _hub(
             _HubMethod(
                 doc=_jsdoc(m.doc, "  "),
                 name=to_camel(m.name),
+                type_parameters=f"<{', '.join(bounds)}>" if bounds else "",
                 wire_name=_literal(m.wire_name),
-                params=_params(types, m, input=True),
+                params=_params(types, m, input=True, sources=sources),
                 returns=returns,
                 item=item,
                 kind=kind,
@@ -680,8 +720,6 @@ def _hub_imports(
 ) -> list[str]:
     signalr = ["HubConnection"]
     uploads = any(p.upload for m in view.methods for p in m.params)
-    if uploads:
-        signalr.append("IStreamResult")
     used = [p.type for m in view.methods for p in m.params] + [m.returns for m in view.methods]
     if view.emit_client:
         used += [p.type for m in view.client_methods for p in m.params]
@@ -699,6 +737,7 @@ def _hub_imports(
         runtime_types += ["HubStream", "StreamOptions"]
     if uploads:
         values.append("toStreamResult")
+        runtime_types += ["Uploadable", "UploadOf"]
     if types.wire:
         runtime_types.append("Wire")
         if wired:

@@ -1,10 +1,15 @@
 """What the generated TypeScript accepts and rejects, checked by tsc itself:
-each ``@ts-expect-error`` line must be an error, everything else must compile."""
+each ``@ts-expect-error`` line must be an error, everything else must compile.
+Each test compiles one usage file with golden cases' generated sources."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+
+import pytest
+
+from hubgen.cli import main
 
 from .goldens import CASES
 from .support import tsc_problems
@@ -75,4 +80,173 @@ def test_generated_types_accept_and_reject_what_they_should(tmp_path: Path) -> N
         shutil.copytree(CASES / case / "expected" / "web" / "generated", tmp_path / case)
     (tmp_path / "usage.ts").write_text(USAGE, encoding="utf-8")
     problems = tsc_problems(tmp_path)
+    assert problems is None, problems
+
+
+def compile_with_cases(tmp_path: Path, usage: str, cases: dict[str, str]) -> str | None:
+    """tsc's complaints about ``usage`` (as usage.ts) next to the generated
+    sources of ``cases`` (case name: folder under expected/), None if none."""
+    for case, folder in cases.items():
+        shutil.copytree(CASES / case / "expected" / folder, tmp_path / case)
+    (tmp_path / "usage.ts").write_text(usage, encoding="utf-8")
+    return tsc_problems(tmp_path)
+
+
+#: The generated sources of every golden case with an upload: strings (chat,
+#: JSON only), a model with wire types (telemetry) and two uploads in one
+#: method, one of them bytes (alltypes).
+UPLOAD_CASES = {
+    "chat": "web/generated",
+    "telemetry": "web/telemetry-client/src",
+    "alltypes": "web/generated",
+}
+
+UPLOADS = """
+import { Subject, type HubConnection, type IStreamResult } from "@microsoft/signalr";
+import { createChatHub } from "./chat/index.js";
+import {
+  createTelemetryHub,
+  type HubStream,
+  type MessagePackWire,
+  type Reading,
+  type Snapshot,
+  type TelemetryHub,
+  type Wire,
+} from "./telemetry/index.js";
+import { createTypesHub, type Scalars } from "./alltypes/index.js";
+
+async function* strings(): AsyncGenerator<string> {
+  yield "a";
+}
+
+export async function uploads(connection: HubConnection): Promise<void> {
+  const chat = createChatHub(connection);
+  const telemetry = createTelemetryHub(connection);
+  const types = createTypesHub(connection);
+
+  // what an upload takes: a typed Subject, an async iterable, an IStreamResult
+  // of the item type or of a narrower one, a hub stream of the item type
+  await chat.upload(new Subject<string>());
+  await chat.upload(strings());
+  await chat.upload(new Subject<"a" | "b">());
+  const official: IStreamResult<string> = new Subject<string>();
+  await chat.upload(official);
+  const snapshots: HubStream<Snapshot> = null as unknown as HubStream<Snapshot>;
+  await telemetry.uploadSnapshots(snapshots);
+  await telemetry.uploadSnapshots(new Subject<Snapshot>());
+  await types.uploadMany(new Subject<Scalars>(), new Subject<string>(), "tag");
+
+  // what it does not: items that are not the parameter's type
+  // @ts-expect-error an untyped Subject has unknown items
+  await chat.upload(new Subject());
+  // @ts-expect-error null is not a string
+  await chat.upload(new Subject<string | null>());
+  // @ts-expect-error a Partial<Snapshot> may lack fields the server requires
+  await telemetry.uploadSnapshots(new Subject<Partial<Snapshot>>());
+  // @ts-expect-error over JSON an image is a base64 string, not a Uint8Array
+  await telemetry.uploadSnapshots(new Subject<Snapshot<MessagePackWire>>());
+  // @ts-expect-error the first of two uploads is checked
+  await types.uploadMany(new Subject<Partial<Scalars>>(), new Subject<string>(), "tag");
+  // @ts-expect-error and the second
+  await types.uploadMany(new Subject<Scalars>(), new Subject<string | undefined>(), "tag");
+  const unknowns: IStreamResult<unknown> = new Subject<unknown>();
+  // @ts-expect-error through the official interface as well
+  await chat.upload(unknowns);
+}
+
+/** Code generic in the wire types uploads W's items. */
+export async function generic<W extends Wire>(
+  telemetry: TelemetryHub<W>,
+  source: Subject<Snapshot<W>>,
+): Promise<number> {
+  return telemetry.uploadSnapshots(source);
+}
+
+/** Stream subscribers are checked as strictly: they take what the stream sends. */
+export function subscribe(telemetry: TelemetryHub, numbers: HubStream<number | null>): void {
+  const ends = { error(): void {}, complete(): void {} };
+  telemetry.watch("d").subscribe({ next: (reading: Reading) => void reading.device, ...ends });
+  numbers.subscribe({ next: (value: number | null | string) => void value, ...ends });
+  // @ts-expect-error the stream sends null too
+  numbers.subscribe({ next: (value: number) => void value, ...ends });
+  // @ts-expect-error also with method syntax
+  numbers.subscribe({ next(value: number) { void value; }, ...ends });
+}
+"""
+
+
+def test_an_upload_takes_only_sources_of_its_item_type(tmp_path: Path) -> None:
+    """@microsoft/signalr declares IStreamResult's and IStreamSubscriber's
+    members as methods, which TypeScript compares bivariantly; uploads and
+    stream subscribers must check their item type all the same."""
+    problems = compile_with_cases(tmp_path, UPLOADS, UPLOAD_CASES)
+    assert problems is None, problems
+
+
+SHADOWING_CONTRACT = """
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from pydantic import BaseModel
+
+import hubgen
+
+
+class S(BaseModel):
+    x: int
+
+
+class S1(BaseModel):
+    y: int
+
+
+class Client(Protocol):
+    pass
+
+
+@hubgen.hub(client=Client)
+class Uploads(Protocol):
+    async def one(self, items: AsyncIterator[S]) -> int: ...
+
+    async def two(self, first: AsyncIterator[S1], second: AsyncIterator[S]) -> int: ...
+"""
+
+SHADOWING_USAGE = """
+import { Subject, type HubConnection } from "@microsoft/signalr";
+import { createUploads, type S, type S1 } from "./generated/index.js";
+
+export async function use(connection: HubConnection): Promise<number> {
+  const hub = createUploads(connection);
+  // @ts-expect-error an S needs its x
+  await hub.one(new Subject<Partial<S>>());
+  // @ts-expect-error an S1 needs its y
+  await hub.two(new Subject<Partial<S1>>(), new Subject<S>());
+  return (await hub.one(new Subject<S>())) + (await hub.two(new Subject<S1>(), new Subject<S>()));
+}
+"""
+
+
+def test_upload_type_parameters_do_not_shadow_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload's type parameter is S (S1, S2, ... for several); a model of
+    that name keeps its name, the type parameter gives way."""
+    (tmp_path / "shadow").mkdir()
+    (tmp_path / "shadow" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "shadow" / "contract.py").write_text(SHADOWING_CONTRACT, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.hubgen]\ncontracts = ["shadow.contract"]\n\n'
+        '[tool.hubgen.typescript]\nout = "web/generated"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate"]) == 0
+    web = tmp_path / "web"
+    hub = (web / "generated" / "uploads.ts").read_text(encoding="utf-8")
+    assert "one<S_ extends Uploadable<S>>(items: UploadOf<S_, S>)" in hub
+    assert "two<S1_ extends Uploadable<S1>, S2 extends Uploadable<S>>(" in hub
+    (web / "usage.ts").write_text(SHADOWING_USAGE, encoding="utf-8")
+    problems = tsc_problems(web)
     assert problems is None, problems

@@ -9,6 +9,7 @@ import {
   createEchoHub,
 } from "@hubgen-tests/echo-client";
 import { messagePack } from "@hubgen-tests/echo-client/messagepack";
+import { type IStreamResult, Subject } from "@microsoft/signalr";
 
 export async function mistakes(url: string): Promise<void> {
   const hub = createEchoHub(url);
@@ -73,6 +74,37 @@ export async function mistakes(url: string): Promise<void> {
   await hub.sumUpload(words());
   // @ts-expect-error an upload is not a stream result to subscribe to
   hub.sumUpload(counts()).subscribe({});
+
+  // upload item types: @microsoft/signalr declares IStreamResult's members as
+  // methods, which TypeScript compares bivariantly, so an IStreamResult<number>
+  // parameter would take each of these
+  // @ts-expect-error an untyped Subject (the official docs' idiom) has unknown items
+  await hub.sumUpload(new Subject());
+  // @ts-expect-error a Subject<number | null> may send null
+  await hub.sumUpload(new Subject<number | null>());
+  const anything: IStreamResult<unknown> = new Subject<unknown>();
+  // @ts-expect-error unknown items are not numbers
+  hub.doubleUpload(anything);
+  // @ts-expect-error an upload in a stream method is checked the same way
+  hub.doubleUpload(new Subject<number | undefined>());
+  // @ts-expect-error a stream of strings is no upload of numbers
+  await hub.sumUpload(new Subject<string>());
+
+  // subscribers: the same bivariance let a subscriber take less than the stream sends
+  hub.counter(3).subscribe({
+    // @ts-expect-error counter sends any number, not only 0, 1 or 2
+    next: (value: 0 | 1 | 2) => void value,
+    error: () => {},
+    complete: () => {},
+  });
+  hub.counter(3).subscribe({
+    // @ts-expect-error the same with method syntax
+    next(value: 0 | 1 | 2): void {
+      void value;
+    },
+    error(): void {},
+    complete(): void {},
+  });
 
   // the wire types follow the protocol
   const binary = createEchoHub(url, { protocol: messagePack });

@@ -14,7 +14,7 @@ import {
   createEchoHub,
 } from "@hubgen-tests/echo-client";
 import { messagePack } from "@hubgen-tests/echo-client/messagepack";
-import { LogLevel } from "@microsoft/signalr";
+import { LogLevel, Subject } from "@microsoft/signalr";
 
 const url = process.argv[2];
 if (url === undefined) {
@@ -103,6 +103,25 @@ try {
 }
 
 report("sumUpload", await hub.sumUpload(numbers(1, 2, 3, 4)));
+// the official client's idiom: a Subject (typed: an untyped one does not compile)
+const subject = new Subject<number>();
+const summing = hub.sumUpload(subject);
+subject.next(5);
+subject.next(6);
+subject.complete();
+report("subjectUpload", await summing);
+// a hub stream is an upload source too: the items go back as they arrive
+report("streamUpload", await hub.sumUpload(hub.counter(4)));
+// a subscriber may take more than the stream sends (number | null for numbers)
+const subscribed = await new Promise<Array<number | null>>((resolve, reject) => {
+  const items: Array<number | null> = [];
+  hub.counter(2).subscribe({
+    next: (value: number | null) => items.push(value),
+    error: reject,
+    complete: () => resolve(items),
+  });
+});
+report("subscribe", subscribed);
 report("doubleUpload", await collect(hub.doubleUpload(numbers(5, 6))));
 report("askCaller", await hub.askCaller("how long is this?"));
 

@@ -12,6 +12,9 @@ export type {
   JsonWire,
   MessagePackWire,
   StreamOptions,
+  StreamSubscriber,
+  UploadOf,
+  Uploadable,
   Wire,
 } from "./runtime.js";
 export { json } from "./runtime.js";
