@@ -144,7 +144,8 @@ _LOCALS = frozenset(
         "handler",
         "options",
         "target",
-        "connect",
+        "hubConnection",
+        "expectProtocol",
         "toHubStream",
         "toStreamResult",
         "registerHandlers",
@@ -168,9 +169,15 @@ _RUNTIME_TYPES = (
     "UploadOf",
     "Uploadable",
 )
-_WIRE_TYPES = ("HubProtocolChoice", "JsonWire", "MessagePackWire", "Wire")
+_WIRE_TYPES = ("HubProtocolChoice", "JsonWire", "MessagePackWire", "ProtocolOptions", "Wire")
 #: Runtime helpers generated modules import (not re-exported).
-_RUNTIME_HELPERS = ("connect", "registerHandlers", "toHubStream", "toStreamResult")
+_RUNTIME_HELPERS = (
+    "expectProtocol",
+    "hubConnection",
+    "registerHandlers",
+    "toHubStream",
+    "toStreamResult",
+)
 
 
 @dataclass(frozen=True)
@@ -543,15 +550,21 @@ class _Hub:
     client_doc: list[str]
     client_methods: list[_ClientMethod]
     #: This module declares the client interface and its registration (the
-    #: first hub with this client does; later ones import them from it).
+    #: first hub with this client does; later ones import the interface).
     emit_client: bool
     register_function: str
-    connect_options: str
-    #: ``create<Hub>(url)`` works without options (JSON is enabled)
-    connect_options_optional: bool
     imports: list[str] = field(default_factory=list)
     #: The factory's overloads and implementation signature, line by line
     factory: list[str] = field(default_factory=list)
+    #: The client registration's signature, line by line
+    register: list[str] = field(default_factory=list)
+    #: MessagePack is enabled: the factory and the registration take
+    #: ``options`` saying the protocol
+    wire: bool = False
+    #: The hub's types depend on the protocol (it takes ``W``)
+    wired: bool = False
+    #: JSON is enabled: the protocol when a URL's options name none
+    json: bool = False
 
 
 def _params(
@@ -674,10 +687,6 @@ def _hub(
                 handler_type=f"{client_type}[{_literal(name)}]",
             )
         )
-    if types.wire:
-        connect_options = "ConnectOptions<W>" if hub_wired else "ConnectOptions<Wire>"
-    else:
-        connect_options = "ConnectOptions"
     view = _Hub(
         doc=_jsdoc(hub.doc, ""),
         name=hub.name,
@@ -691,24 +700,69 @@ def _hub(
         client_methods=client_methods,
         emit_client=client_module is None,
         register_function=f"register{hub.client.name}",
-        connect_options=connect_options,
-        connect_options_optional=types.json,
+        wire=types.wire,
+        wired=hub_wired,
+        json=types.json,
     )
     view.imports = _hub_imports(contract, types, view, client_module, hub_wired)
-    head = f"export function create{view.name}{view.type_parameters}"
-    optional = "?" if view.connect_options_optional else ""
-    view.factory = [
-        *_signature(head, ["connection: HubConnection"], f": {view.type};"),
-        *_signature(
-            head, ["url: string", f"options{optional}: {connect_options}"], f": {view.type};"
-        ),
-        *_signature(
-            head,
-            ["target: HubConnection | string", f"options?: {connect_options}"],
-            f": {view.type} {{",
-        ),
-    ]
+    view.factory = _factory(types, view, hub_wired)
+    view.register = _registration(types, view, client_wired)
     return view
+
+
+def _factory(types: _Types, view: _Hub, wired: bool) -> list[str]:
+    """``create<Hub>``'s overloads and implementation signature. With
+    MessagePack enabled, the hub's wire types follow from the protocol: the
+    one ``options`` name (JSON when none does), or, for a connection the
+    application built, the one ``options`` says it uses."""
+    create = f"export function create{view.name}"
+    connection, target = "connection: HubConnection", "target: HubConnection | string"
+    signatures: list[tuple[str, list[str], str]] = []  # head, parameters, result
+    if not types.wire:
+        signatures += [
+            (create, [connection], view.type),
+            (create, ["url: string", "options?: ConnectOptions"], view.type),
+            (create, [target, "options?: ConnectOptions"], view.type),
+        ]
+    elif not wired:  # nothing depends on the protocol: saying it is optional
+        url = "options?" if types.json else "options"
+        signatures += [
+            (create, [connection, "options?: ProtocolOptions<Wire>"], view.type),
+            (create, ["url: string", f"{url}: ConnectOptions<Wire>"], view.type),
+            (create, [target, "options?: ConnectOptions<Wire>"], view.type),
+        ]
+    else:
+        generic = f"{create}<{_W} extends Wire>"
+        signatures.append((generic, [connection, "options: ProtocolOptions<W>"], view.type))
+        if types.json:
+            json = _generic(view.name, ["JsonWire"])
+            signatures += [
+                (create, ["url: string", "options?: ConnectOptions<JsonWire>"], json),
+                (
+                    generic,
+                    ["url: string", "options: ConnectOptions<W> & ProtocolOptions<W>"],
+                    view.type,
+                ),
+            ]
+        else:  # ConnectOptions requires the protocol
+            signatures.append((generic, ["url: string", "options: ConnectOptions<W>"], view.type))
+        signatures.append((generic, [target, "options?: ConnectOptions<W>"], view.type))
+    *overloads, (head, params, result) = signatures
+    lines = [line for h, p, r in overloads for line in _signature(h, p, f": {r};")]
+    return [*lines, *_signature(head, params, f": {result} {{")]
+
+
+def _registration(types: _Types, view: _Hub, wired: bool) -> list[str]:
+    """``register<Client>``'s signature: with MessagePack enabled, it takes
+    ``options`` saying the connection's protocol, required when the client's
+    types depend on it."""
+    own = f"<{_W} extends Wire>" if wired else ""  # W follows from options: no default
+    head = f"export function {view.register_function}{own}"
+    receiver = "receiver" if view.client_methods else "_receiver"
+    params = ["connection: HubConnection", f"{receiver}: Partial<{view.client_type}>"]
+    if types.wire:
+        params.append("options: ProtocolOptions<W>" if wired else "options?: ProtocolOptions<Wire>")
+    return [f"{head}(", *(f"  {p}," for p in params), "): Disposable {"]
 
 
 def _hub_imports(
@@ -728,10 +782,10 @@ def _hub_imports(
     names += [e.name for e in contract.enums]
     models = _referenced_models(used, set(names))
 
-    values = ["connect"]
+    values = ["hubConnection", "registerHandlers"]
     runtime_types = ["Disposable", "ConnectOptions"]
-    if view.client_methods or view.emit_client:
-        values.append("registerHandlers")
+    if view.emit_client and types.wire:
+        values.append("expectProtocol")
     if any(m.kind == "stream" for m in view.methods):
         values.append("toHubStream")
         runtime_types += ["HubStream", "StreamOptions"]
@@ -739,7 +793,7 @@ def _hub_imports(
         values.append("toStreamResult")
         runtime_types += ["Uploadable", "UploadOf"]
     if types.wire:
-        runtime_types.append("Wire")
+        runtime_types += ["ProtocolOptions", "Wire"]
         if wired:
             runtime_types.append(types.default_wire)
 
@@ -750,11 +804,9 @@ def _hub_imports(
     assert runtime is not None
     imports.append(runtime)
     if client_module is not None:
-        client_import = _mixed_import(
-            [view.register_function], [view.client_name], f"./{client_module}.js"
+        imports.append(
+            import_statement([view.client_name], f"./{client_module}.js", type_only=True)
         )
-        assert client_import is not None
-        imports.append(client_import)
     return imports
 
 

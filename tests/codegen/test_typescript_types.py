@@ -106,6 +106,7 @@ import { Subject, type HubConnection, type IStreamResult } from "@microsoft/sign
 import { createChatHub } from "./chat/index.js";
 import {
   createTelemetryHub,
+  json,
   type HubStream,
   type MessagePackWire,
   type Reading,
@@ -113,7 +114,7 @@ import {
   type TelemetryHub,
   type Wire,
 } from "./telemetry/index.js";
-import { createTypesHub, type Scalars } from "./alltypes/index.js";
+import { createTypesHub, json as typesJson, type Scalars } from "./alltypes/index.js";
 
 async function* strings(): AsyncGenerator<string> {
   yield "a";
@@ -121,8 +122,8 @@ async function* strings(): AsyncGenerator<string> {
 
 export async function uploads(connection: HubConnection): Promise<void> {
   const chat = createChatHub(connection);
-  const telemetry = createTelemetryHub(connection);
-  const types = createTypesHub(connection);
+  const telemetry = createTelemetryHub(connection, { protocol: json });
+  const types = createTypesHub(connection, { protocol: typesJson });
 
   // what an upload takes: a typed Subject, an async iterable, an IStreamResult
   // of the item type or of a narrower one, a hub stream of the item type
@@ -228,25 +229,162 @@ export async function use(connection: HubConnection): Promise<number> {
 """
 
 
+def generate_contract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: str, contract: str, typescript: str
+) -> Path:
+    """``hubgen generate`` of ``contract`` (module ``package.contract``) with
+    the ``[tool.hubgen.typescript]`` table ``typescript``; the folder web/."""
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / package / "contract.py").write_text(contract, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.hubgen]\ncontracts = ["{package}.contract"]\n\n'
+        f'[tool.hubgen.typescript]\nout = "web/generated"\n{typescript}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate"]) == 0
+    return tmp_path / "web"
+
+
 def test_upload_type_parameters_do_not_shadow_models(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An upload's type parameter is S (S1, S2, ... for several); a model of
     that name keeps its name, the type parameter gives way."""
-    (tmp_path / "shadow").mkdir()
-    (tmp_path / "shadow" / "__init__.py").write_text("", encoding="utf-8")
-    (tmp_path / "shadow" / "contract.py").write_text(SHADOWING_CONTRACT, encoding="utf-8")
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.hubgen]\ncontracts = ["shadow.contract"]\n\n'
-        '[tool.hubgen.typescript]\nout = "web/generated"\n',
-        encoding="utf-8",
-    )
-    monkeypatch.chdir(tmp_path)
-    assert main(["generate"]) == 0
-    web = tmp_path / "web"
+    web = generate_contract(tmp_path, monkeypatch, "shadow", SHADOWING_CONTRACT, "")
     hub = (web / "generated" / "uploads.ts").read_text(encoding="utf-8")
     assert "one<S_ extends Uploadable<S>>(items: UploadOf<S_, S>)" in hub
     assert "two<S1_ extends Uploadable<S1>, S2 extends Uploadable<S>>(" in hub
     (web / "usage.ts").write_text(SHADOWING_USAGE, encoding="utf-8")
+    problems = tsc_problems(web)
+    assert problems is None, problems
+
+
+#: A hub whose types depend on the protocol (a datetime) and one whose do not.
+WIRE_CONTRACT = """
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+import hubgen
+
+
+class StampListener(Protocol):
+    async def stamped(self, at: datetime) -> None: ...
+
+
+@hubgen.hub(client=StampListener)
+class StampHub(Protocol):
+    async def now(self) -> datetime: ...
+
+
+class PlainListener(Protocol):
+    async def said(self, text: str) -> None: ...
+
+
+@hubgen.hub(client=PlainListener)
+class PlainHub(Protocol):
+    async def say(self, text: str) -> str: ...
+"""
+
+#: The same whether JSON is enabled too or not.
+WIRE_COMMON = """
+import { HubConnectionBuilder } from "@microsoft/signalr";
+import {
+  createPlainHub,
+  createStampHub,
+  registerPlainListener,
+  registerStampListener,
+  type JsonWire,
+  type MessagePackWire,
+  type ProtocolOptions,
+  type StampHub,
+  type Wire,
+} from "./generated/index.js";
+import { messagePack } from "./generated/messagepack.js";
+
+const connection = new HubConnectionBuilder().withUrl("/hub").build();
+
+// the protocol decides the wire types...
+const binary: StampHub<MessagePackWire> = createStampHub("/hub", { protocol: messagePack });
+const wrapped: StampHub<MessagePackWire> = createStampHub(connection, { protocol: messagePack });
+export const at: Promise<Date> = binary.now();
+const options = { protocol: messagePack };
+registerStampListener(connection, { stamped: (when) => void when.getTime() }, options);
+// ... so it is said when a connection is wrapped
+// @ts-expect-error
+createStampHub(connection);
+// @ts-expect-error
+registerStampListener(connection, { stamped: (when) => void when });
+// ... and no type argument or annotation stands in for it
+// @ts-expect-error
+const annotated: StampHub<MessagePackWire> = createStampHub(connection);
+// @ts-expect-error
+createStampHub<JsonWire>("/hub", { protocol: messagePack });
+
+// code generic in the wire types passes its protocol on
+export function generic<W extends Wire>(options: ProtocolOptions<W>): StampHub<W> {
+  return createStampHub(connection, options);
+}
+
+// a hub whose types do not depend on the protocol may say it, or not
+createPlainHub(connection);
+createPlainHub(connection, { protocol: messagePack });
+registerPlainListener(connection, { said: (text) => void text });
+registerPlainListener(connection, { said: (text) => void text }, { protocol: messagePack });
+
+void [wrapped, annotated];
+"""
+
+#: JSON and MessagePack: JSON is the default.
+WIRE_BOTH = (
+    WIRE_COMMON
+    + """
+import { json } from "./generated/index.js";
+
+const text: StampHub<JsonWire> = createStampHub("/hub");
+const chosen: StampHub<JsonWire> = createStampHub("/hub", { protocol: json, reconnect: true });
+export const when: Promise<string> = text.now();
+createPlainHub("/hub");
+// @ts-expect-error a JSON connection's hub is no MessagePack hub
+const wrong: StampHub<MessagePackWire> = createStampHub(connection, { protocol: json });
+// @ts-expect-error over JSON a datetime is a string
+registerStampListener(connection, { stamped: (when: Date) => void when }, { protocol: json });
+
+void [chosen, wrong];
+"""
+)
+
+#: MessagePack only: the protocol is required, for a URL too.
+WIRE_MESSAGEPACK = (
+    WIRE_COMMON
+    + """
+// @ts-expect-error
+createStampHub("/hub");
+// @ts-expect-error
+createStampHub("/hub", { reconnect: true });
+// @ts-expect-error
+createPlainHub("/hub");
+createPlainHub("/hub", { protocol: messagePack });
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("protocols", "usage"),
+    [('["json", "messagepack"]', WIRE_BOTH), ('["messagepack"]', WIRE_MESSAGEPACK)],
+    ids=["json-and-messagepack", "messagepack"],
+)
+def test_the_wire_types_follow_from_the_protocol(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, protocols: str, usage: str
+) -> None:
+    """Every factory and registration shape: hubs whose types depend on the
+    protocol and hubs whose do not, with JSON enabled or MessagePack only."""
+    web = generate_contract(
+        tmp_path, monkeypatch, "wires", WIRE_CONTRACT, f"protocols = {protocols}"
+    )
+    (web / "usage.ts").write_text(usage, encoding="utf-8")
     problems = tsc_problems(web)
     assert problems is None, problems

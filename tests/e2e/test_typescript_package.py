@@ -7,7 +7,8 @@ because every ``@ts-expect-error`` line is an error, and the consumer runs in
 Node against the echo hub: calls, streams with ``for await``, ``break`` and an
 ``AbortSignal`` (the server sees the cancellations), uploads (an async
 generator, a ``Subject``, a hub stream), client results, receivers and their
-disposal, and MessagePack's wire types.
+disposal, MessagePack's wire types, and a connection the application built,
+wrapped with the protocol it uses (and refused when it uses another).
 
 The package is tests/node/echo-client, generated from tests/apps/echo (its
 hubgen.toml); the consumers are tests/node/consumer/.
@@ -275,6 +276,18 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
         "createdAt": "2024-01-02T03:04:05.000Z",
         "payloadIsUint8Array": True,
     }
+    # a connection built by the application and wrapped with its protocol
+    assert steps["wrapped"] == {
+        "payload": [7, 8],
+        "createdAt": "2024-01-02T03:04:05.000Z",
+        "echoWhen": "2024-01-02T03:04:05.000Z",
+    }
+    # and one wrapped with another protocol than its own
+    refused = (
+        "TypeError: the connection uses the json hub protocol, "
+        "but options.protocol says messagepack"
+    )
+    assert steps["wrongProtocol"] == [refused, refused]
     assert "done" in steps
     # what the server saw: the counters read to their end ran to it (the
     # first, the one uploaded back and the subscribed one), the other two were

@@ -2,14 +2,18 @@
 // an unused `@ts-expect-error`, so this file compiles only if every marked line
 // really is an error (tests/e2e/test_typescript_package.py).
 import {
+  type ConnectOptions,
   type EchoClient,
+  type EchoHub,
   type HubStream,
   type Item,
   type MessagePackWire,
   createEchoHub,
+  json,
+  registerEchoClient,
 } from "@hubgen-tests/echo-client";
 import { messagePack } from "@hubgen-tests/echo-client/messagepack";
-import { type IStreamResult, Subject } from "@microsoft/signalr";
+import { HubConnectionBuilder, type IStreamResult, LogLevel, Subject } from "@microsoft/signalr";
 
 export async function mistakes(url: string): Promise<void> {
   const hub = createEchoHub(url);
@@ -112,7 +116,35 @@ export async function mistakes(url: string): Promise<void> {
   // @ts-expect-error over MessagePack, bytes are a Uint8Array
   const base64: string = item.payload;
   // @ts-expect-error a MessagePack hub is not a JSON hub
-  const json: Item = await binary.echoItem({ name: "x" });
+  const jsonItem: Item = await binary.echoItem({ name: "x" });
 
-  void [added, payload, receiver, strings, base64, json];
+  // ... and follow from the protocol alone, not from a type argument or an
+  // annotation: each of these spoke JSON while its types promised MessagePack's
+  // @ts-expect-error without { protocol: messagePack } the connection speaks JSON
+  createEchoHub<MessagePackWire>(url);
+  // @ts-expect-error options that name no protocol choose JSON
+  createEchoHub<MessagePackWire>(url, { logger: LogLevel.Error });
+  // @ts-expect-error a type argument against the protocol
+  createEchoHub<MessagePackWire>(url, { protocol: json });
+  // @ts-expect-error an annotation is no protocol either
+  const annotated: EchoHub<MessagePackWire> = createEchoHub(url);
+  const typedOptions: ConnectOptions<MessagePackWire> = { logger: LogLevel.Error };
+  // @ts-expect-error options typed for MessagePack that do not choose it
+  createEchoHub(url, typedOptions);
+
+  // a connection the application built: wrapping it says which protocol it uses
+  const connection = new HubConnectionBuilder().withUrl(url).build();
+  // @ts-expect-error the protocol is required
+  createEchoHub(connection);
+  // @ts-expect-error a type argument does not replace it
+  createEchoHub<MessagePackWire>(connection);
+  // @ts-expect-error nor does an annotation
+  const wrapped: EchoHub<MessagePackWire> = createEchoHub(connection, { protocol: json });
+  const binaryReceiver = { itemReceived: (item: Item<MessagePackWire>) => void item };
+  // @ts-expect-error registering a receiver on it says the protocol as well
+  registerEchoClient(connection, binaryReceiver);
+  // @ts-expect-error and the receiver's types follow from it
+  registerEchoClient(connection, binaryReceiver, { protocol: json });
+
+  void [added, payload, receiver, strings, base64, jsonItem, annotated, wrapped];
 }

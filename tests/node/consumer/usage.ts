@@ -12,9 +12,11 @@ import {
   type MessagePackWire,
   Color,
   createEchoHub,
+  registerEchoClient,
 } from "@hubgen-tests/echo-client";
 import { messagePack } from "@hubgen-tests/echo-client/messagepack";
-import { LogLevel, Subject } from "@microsoft/signalr";
+import { HubConnectionBuilder, LogLevel, Subject } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 const url = process.argv[2];
 if (url === undefined) {
@@ -154,4 +156,42 @@ report("messagepack", {
   payloadIsUint8Array: echoed.payload instanceof Uint8Array,
 });
 await binary.connection.stop();
+
+// a connection the application built: wrapping it, and registering a receiver
+// on it, says which protocol it uses; the wire types follow
+const built = new HubConnectionBuilder()
+  .withUrl(url)
+  .withHubProtocol(new MessagePackHubProtocol())
+  .configureLogging(LogLevel.Error)
+  .build();
+const wrapped: EchoHub<MessagePackWire> = createEchoHub(built, { protocol: messagePack });
+const pushed = new Promise<Item<MessagePackWire>>((resolve) => {
+  registerEchoClient(built, { itemReceived: (pushedItem) => resolve(pushedItem) }, { protocol: messagePack });
+});
+await built.start();
+await wrapped.sendItemToAll({ name: "pushed", payload: new Uint8Array([7, 8]), createdAt: sent });
+const pushedItem = await pushed;
+const when: Date = await wrapped.echoWhen(sent);
+report("wrapped", {
+  payload: Array.from(pushedItem.payload),
+  createdAt: pushedItem.createdAt?.toISOString() ?? null,
+  echoWhen: when.toISOString(),
+});
+await built.stop();
+
+// a connection whose protocol is not the one declared is refused at once
+const jsonConnection = new HubConnectionBuilder().withUrl(url).build();
+const refused: string[] = [];
+for (const wrap of [
+  () => createEchoHub(jsonConnection, { protocol: messagePack }),
+  () => registerEchoClient(jsonConnection, {}, { protocol: messagePack }),
+]) {
+  try {
+    wrap();
+    refused.push("accepted");
+  } catch (error: unknown) {
+    refused.push(describe(error));
+  }
+}
+report("wrongProtocol", refused);
 report("done", null);

@@ -9,11 +9,13 @@ import {
   type Disposable,
   type HubStream,
   type JsonWire,
+  type ProtocolOptions,
   type StreamOptions,
   type UploadOf,
   type Uploadable,
   type Wire,
-  connect,
+  expectProtocol,
+  hubConnection,
   registerHandlers,
   toHubStream,
   toStreamResult,
@@ -93,17 +95,25 @@ export interface EchoClient<W extends Wire = JsonWire> {
  * The typed EchoHub over `connection`, or over a new connection to `url`
  * built from `options` (not started yet: call `connection.start()`). Calls send
  * the wire names and every parameter default explicitly.
+ *
+ * The hub protocol decides the types of `bytes` and datetimes: it is the one
+ * `options.protocol` names (JSON when none does); for a `connection` you built,
+ * `options.protocol` says which one it uses.
  */
-export function createEchoHub<W extends Wire = JsonWire>(connection: HubConnection): EchoHub<W>;
-export function createEchoHub<W extends Wire = JsonWire>(
-  url: string,
-  options?: ConnectOptions<W>,
+export function createEchoHub<W extends Wire>(
+  connection: HubConnection,
+  options: ProtocolOptions<W>,
 ): EchoHub<W>;
-export function createEchoHub<W extends Wire = JsonWire>(
+export function createEchoHub(url: string, options?: ConnectOptions<JsonWire>): EchoHub<JsonWire>;
+export function createEchoHub<W extends Wire>(
+  url: string,
+  options: ConnectOptions<W> & ProtocolOptions<W>,
+): EchoHub<W>;
+export function createEchoHub<W extends Wire>(
   target: HubConnection | string,
   options?: ConnectOptions<W>,
 ): EchoHub<W> {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     echo(text: string): Promise<string> {
@@ -209,7 +219,11 @@ export function createEchoHub<W extends Wire = JsonWire>(
       return toHubStream(() => connection.stream<number>("DoubleUpload", toStreamResult(numbers)), options);
     },
     register(receiver: Partial<EchoClient<W>>): Disposable {
-      return registerEchoClient(connection, receiver);
+      return registerHandlers(connection, [
+        ["Message", receiver.message?.bind(receiver)],
+        ["ItemReceived", receiver.itemReceived?.bind(receiver)],
+        ["Ask", receiver.ask?.bind(receiver)],
+      ]);
     },
     onMessage(handler: EchoClient<W>["message"]): Disposable {
       return registerHandlers(connection, [["Message", handler]]);
@@ -226,12 +240,15 @@ export function createEchoHub<W extends Wire = JsonWire>(
 /**
  * Routes EchoClient calls from the server to the handlers `receiver`
  * has; `dispose()` removes exactly those handlers again.
+ *
+ * `options.protocol` says which hub protocol `connection` uses.
  */
-export function registerEchoClient<W extends Wire = JsonWire>(
+export function registerEchoClient<W extends Wire>(
   connection: HubConnection,
   receiver: Partial<EchoClient<W>>,
+  options: ProtocolOptions<W>,
 ): Disposable {
-  return registerHandlers(connection, [
+  return registerHandlers(expectProtocol(connection, options), [
     ["Message", receiver.message?.bind(receiver)],
     ["ItemReceived", receiver.itemReceived?.bind(receiver)],
     ["Ask", receiver.ask?.bind(receiver)],

@@ -11,6 +11,7 @@ export type {
   HubStream,
   JsonWire,
   MessagePackWire,
+  ProtocolOptions,
   StreamOptions,
   StreamSubscriber,
   UploadOf,

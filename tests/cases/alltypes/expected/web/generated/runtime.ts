@@ -76,8 +76,49 @@ export interface ConnectOptions<W extends Wire = JsonWire> extends IHttpConnecti
   keepAliveIntervalInMilliseconds?: number;
 }
 
+/**
+ * Says which hub protocol a connection you built uses, since the types of
+ * `bytes` and datetimes follow from it: `{ protocol: messagePack }` for one
+ * built `.withHubProtocol(new MessagePackHubProtocol())`, else `{ protocol: json }`.
+ */
+export interface ProtocolOptions<W extends Wire> {
+  protocol: HubProtocolChoice<W>;
+}
+
+/**
+ * `connection`, once it is known not to contradict `options.protocol`. The
+ * official client keeps a connection's protocol in a private field; where that
+ * can be read (its ES module and CommonJS builds, which applications import;
+ * its minified browser bundle renames the field), a different protocol is a
+ * `TypeError` here, not values of another type than declared later.
+ */
+export function expectProtocol(
+  connection: HubConnection,
+  options: { readonly protocol?: HubProtocolChoice<Wire> } | undefined,
+): HubConnection {
+  const declared = options?.protocol?.name;
+  const actual = (connection as unknown as { _protocol?: { name?: unknown } })._protocol?.name;
+  if (declared !== undefined && typeof actual === "string" && actual !== declared) {
+    throw new TypeError(
+      `the connection uses the ${actual} hub protocol, but options.protocol says ${declared}`,
+    );
+  }
+  return connection;
+}
+
+/**
+ * The connection of a hub object: a new one (not started) to `target` built
+ * from `options`, or `target`, a connection the application built (checked against `options.protocol`).
+ */
+export function hubConnection<W extends Wire>(
+  target: HubConnection | string,
+  options: ConnectOptions<W> | undefined,
+): HubConnection {
+  return typeof target === "string" ? connect(target, options) : expectProtocol(target, options);
+}
+
 /** A new (not started) connection to `url`, built from `options`. */
-export function connect<W extends Wire>(url: string, options: ConnectOptions<W> | undefined): HubConnection {
+function connect<W extends Wire>(url: string, options: ConnectOptions<W> | undefined): HubConnection {
   const {
     protocol,
     reconnect,

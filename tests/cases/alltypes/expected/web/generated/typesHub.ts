@@ -9,11 +9,13 @@ import {
   type Disposable,
   type HubStream,
   type JsonWire,
+  type ProtocolOptions,
   type StreamOptions,
   type UploadOf,
   type Uploadable,
   type Wire,
-  connect,
+  expectProtocol,
+  hubConnection,
   registerHandlers,
   toHubStream,
   toStreamResult,
@@ -51,17 +53,25 @@ export interface TypesClient<W extends Wire = JsonWire> {
  * The typed TypesHub over `connection`, or over a new connection to `url`
  * built from `options` (not started yet: call `connection.start()`). Calls send
  * the wire names and every parameter default explicitly.
+ *
+ * The hub protocol decides the types of `bytes` and datetimes: it is the one
+ * `options.protocol` names (JSON when none does); for a `connection` you built,
+ * `options.protocol` says which one it uses.
  */
-export function createTypesHub<W extends Wire = JsonWire>(connection: HubConnection): TypesHub<W>;
-export function createTypesHub<W extends Wire = JsonWire>(
-  url: string,
-  options?: ConnectOptions<W>,
+export function createTypesHub<W extends Wire>(
+  connection: HubConnection,
+  options: ProtocolOptions<W>,
 ): TypesHub<W>;
-export function createTypesHub<W extends Wire = JsonWire>(
+export function createTypesHub(url: string, options?: ConnectOptions<JsonWire>): TypesHub<JsonWire>;
+export function createTypesHub<W extends Wire>(
+  url: string,
+  options: ConnectOptions<W> & ProtocolOptions<W>,
+): TypesHub<W>;
+export function createTypesHub<W extends Wire>(
   target: HubConnection | string,
   options?: ConnectOptions<W>,
 ): TypesHub<W> {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     echoScalars(value: Scalars<W>): Promise<Scalars<W>> {
@@ -92,7 +102,10 @@ export function createTypesHub<W extends Wire = JsonWire>(
       return connection.invoke<Record<string, number>>("UploadMany", toStreamResult(first), toStreamResult(second), tag);
     },
     register(receiver: Partial<TypesClient<W>>): Disposable {
-      return registerTypesClient(connection, receiver);
+      return registerHandlers(connection, [
+        ["ScalarsChanged", receiver.scalarsChanged?.bind(receiver)],
+        ["Pick", receiver.pick?.bind(receiver)],
+      ]);
     },
     onScalarsChanged(handler: TypesClient<W>["scalarsChanged"]): Disposable {
       return registerHandlers(connection, [["ScalarsChanged", handler]]);
@@ -106,12 +119,15 @@ export function createTypesHub<W extends Wire = JsonWire>(
 /**
  * Routes TypesClient calls from the server to the handlers `receiver`
  * has; `dispose()` removes exactly those handlers again.
+ *
+ * `options.protocol` says which hub protocol `connection` uses.
  */
-export function registerTypesClient<W extends Wire = JsonWire>(
+export function registerTypesClient<W extends Wire>(
   connection: HubConnection,
   receiver: Partial<TypesClient<W>>,
+  options: ProtocolOptions<W>,
 ): Disposable {
-  return registerHandlers(connection, [
+  return registerHandlers(expectProtocol(connection, options), [
     ["ScalarsChanged", receiver.scalarsChanged?.bind(receiver)],
     ["Pick", receiver.pick?.bind(receiver)],
   ]);

@@ -11,7 +11,7 @@ import {
   type StreamOptions,
   type UploadOf,
   type Uploadable,
-  connect,
+  hubConnection,
   registerHandlers,
   toHubStream,
   toStreamResult,
@@ -64,7 +64,7 @@ export interface ChatClient {
 export function createChatHub(connection: HubConnection): ChatHub;
 export function createChatHub(url: string, options?: ConnectOptions): ChatHub;
 export function createChatHub(target: HubConnection | string, options?: ConnectOptions): ChatHub {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     send(text: string): Promise<void> {
@@ -80,7 +80,10 @@ export function createChatHub(target: HubConnection | string, options?: ConnectO
       return connection.invoke<number>("Upload", toStreamResult(lines));
     },
     register(receiver: Partial<ChatClient>): Disposable {
-      return registerChatClient(connection, receiver);
+      return registerHandlers(connection, [
+        ["MessageReceived", receiver.messageReceived?.bind(receiver)],
+        ["Confirm", receiver.confirm?.bind(receiver)],
+      ]);
     },
     onMessageReceived(handler: ChatClient["messageReceived"]): Disposable {
       return registerHandlers(connection, [["MessageReceived", handler]]);

@@ -33,8 +33,19 @@ export interface ConnectOptions extends IHttpConnectionOptions {
   keepAliveIntervalInMilliseconds?: number;
 }
 
+/**
+ * The connection of a hub object: a new one (not started) to `target` built
+ * from `options`, or `target`, a connection the application built.
+ */
+export function hubConnection(
+  target: HubConnection | string,
+  options: ConnectOptions | undefined,
+): HubConnection {
+  return typeof target === "string" ? connect(target, options) : target;
+}
+
 /** A new (not started) connection to `url`, built from `options`. */
-export function connect(url: string, options: ConnectOptions | undefined): HubConnection {
+function connect(url: string, options: ConnectOptions | undefined): HubConnection {
   const {
     reconnect,
     serverTimeoutInMilliseconds,

@@ -12,6 +12,7 @@ export type {
   HubStream,
   JsonWire,
   MessagePackWire,
+  ProtocolOptions,
   StreamOptions,
   StreamSubscriber,
   UploadOf,

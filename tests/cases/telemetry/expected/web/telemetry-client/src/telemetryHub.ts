@@ -9,11 +9,13 @@ import {
   type Disposable,
   type HubStream,
   type JsonWire,
+  type ProtocolOptions,
   type StreamOptions,
   type UploadOf,
   type Uploadable,
   type Wire,
-  connect,
+  expectProtocol,
+  hubConnection,
   registerHandlers,
   toHubStream,
   toStreamResult,
@@ -64,19 +66,28 @@ export interface Dashboard<W extends Wire = JsonWire> {
  * The typed TelemetryHub over `connection`, or over a new connection to `url`
  * built from `options` (not started yet: call `connection.start()`). Calls send
  * the wire names and every parameter default explicitly.
+ *
+ * The hub protocol decides the types of `bytes` and datetimes: it is the one
+ * `options.protocol` names (JSON when none does); for a `connection` you built,
+ * `options.protocol` says which one it uses.
  */
-export function createTelemetryHub<W extends Wire = JsonWire>(
+export function createTelemetryHub<W extends Wire>(
   connection: HubConnection,
+  options: ProtocolOptions<W>,
 ): TelemetryHub<W>;
-export function createTelemetryHub<W extends Wire = JsonWire>(
+export function createTelemetryHub(
   url: string,
-  options?: ConnectOptions<W>,
+  options?: ConnectOptions<JsonWire>,
+): TelemetryHub<JsonWire>;
+export function createTelemetryHub<W extends Wire>(
+  url: string,
+  options: ConnectOptions<W> & ProtocolOptions<W>,
 ): TelemetryHub<W>;
-export function createTelemetryHub<W extends Wire = JsonWire>(
+export function createTelemetryHub<W extends Wire>(
   target: HubConnection | string,
   options?: ConnectOptions<W>,
 ): TelemetryHub<W> {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     report(reading: ReadingInput<W>): Promise<void> {
@@ -95,7 +106,10 @@ export function createTelemetryHub<W extends Wire = JsonWire>(
       return connection.invoke<string[]>("Devices");
     },
     register(receiver: Partial<Dashboard<W>>): Disposable {
-      return registerDashboard(connection, receiver);
+      return registerHandlers(connection, [
+        ["ReadingAdded", receiver.readingAdded?.bind(receiver)],
+        ["Acknowledge", receiver.acknowledge?.bind(receiver)],
+      ]);
     },
     onReadingAdded(handler: Dashboard<W>["readingAdded"]): Disposable {
       return registerHandlers(connection, [["ReadingAdded", handler]]);
@@ -109,12 +123,15 @@ export function createTelemetryHub<W extends Wire = JsonWire>(
 /**
  * Routes Dashboard calls from the server to the handlers `receiver`
  * has; `dispose()` removes exactly those handlers again.
+ *
+ * `options.protocol` says which hub protocol `connection` uses.
  */
-export function registerDashboard<W extends Wire = JsonWire>(
+export function registerDashboard<W extends Wire>(
   connection: HubConnection,
   receiver: Partial<Dashboard<W>>,
+  options: ProtocolOptions<W>,
 ): Disposable {
-  return registerHandlers(connection, [
+  return registerHandlers(expectProtocol(connection, options), [
     ["ReadingAdded", receiver.readingAdded?.bind(receiver)],
     ["Acknowledge", receiver.acknowledge?.bind(receiver)],
   ]);
