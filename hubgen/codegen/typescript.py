@@ -671,6 +671,10 @@ def _hub(
     client_methods = []
     for m in hub.client.methods:
         result = types.result(m.returns, input=True)
+        # A push handler's result is ignored (the official client awaits it and
+        # drops it): any will do, `(p) => list.push(p)` included. A client
+        # result is the answer the server awaits: that or a promise of it.
+        handler_result = "unknown" if result == "void" else f"{_wrap(result)} | Promise<{result}>"
         name = to_camel(m.name)
         on_doc = f"Calls `handler` for every {name} call from the server."
         if m.doc:
@@ -681,7 +685,7 @@ def _hub(
                 name=name,
                 wire_name=_literal(m.wire_name),
                 params=_params(types, m, input=False, locals=False),
-                returns=f"{_wrap(result)} | Promise<{result}>",
+                returns=handler_result,
                 on_name=f"on{name[:1].upper()}{name[1:]}",
                 on_doc=_jsdoc(on_doc, "  "),
                 handler_type=f"{client_type}[{_literal(name)}]",

@@ -388,3 +388,91 @@ def test_the_wire_types_follow_from_the_protocol(
     (web / "usage.ts").write_text(usage, encoding="utf-8")
     problems = tsc_problems(web)
     assert problems is None, problems
+
+
+#: Golden cases with push handlers and client results: JSON only (chat), one
+#: client shared by two hubs (shared), wire types (telemetry).
+HANDLER_CASES = {
+    "chat": "web/generated",
+    "shared": "web/generated",
+    "telemetry": "web/telemetry-client/src",
+}
+
+HANDLERS = """
+import type { HubConnection } from "@microsoft/signalr";
+import {
+  createChatHub,
+  registerChatClient,
+  type ChatClient,
+  type ChatMessage,
+} from "./chat/index.js";
+import { createAuditHub, createOrdersHub, registerListener, type Event } from "./shared/index.js";
+import {
+  createAdminHub,
+  createTelemetryHub,
+  json,
+  registerDashboard,
+  type Reading,
+} from "./telemetry/index.js";
+
+export function handlers(connection: HubConnection): void {
+  const seen: unknown[] = [];
+  const chat = createChatHub(connection);
+
+  // SignalR ignores what a push handler returns (and awaits a promise):
+  // an arrow whose body is an expression is a push handler too
+  chat.register({ messageReceived: (message) => seen.push(message) });
+  chat.onMessageReceived((message: ChatMessage) => seen.push(message.text));
+  chat.onMessageReceived(async (message) => message.text.length);
+  registerChatClient(connection, { messageReceived: (message) => seen.push(message) });
+  const receiver: Partial<ChatClient> = { messageReceived: (message) => seen.push(message) };
+  class Recorder implements Pick<ChatClient, "messageReceived"> {
+    messageReceived(message: ChatMessage): number {
+      return seen.push(message);
+    }
+  }
+  chat.register(new Recorder());
+  // ... whichever hub shares the client
+  for (const hub of [createOrdersHub(connection), createAuditHub(connection)]) {
+    hub.register({ event: (event: Event) => seen.push(event) });
+    hub.onEvent((event) => seen.push(event));
+  }
+  registerListener(connection, { event: (event) => seen.push(event) });
+  // ... and with wire types
+  const telemetry = createTelemetryHub(connection, { protocol: json });
+  telemetry.onReadingAdded((reading: Reading) => seen.push(reading.takenAt));
+  createAdminHub(connection, { protocol: json }).register({ readingAdded: (r) => seen.push(r) });
+  registerDashboard(connection, { readingAdded: (r) => seen.push(r) }, { protocol: json });
+
+  // a client result is the answer the server awaits: it stays checked
+  chat.register({ confirm: (question) => question.length > 0 });
+  chat.onConfirm(async () => true);
+  telemetry.onAcknowledge((alert) => alert === "ok");
+  // @ts-expect-error a client result must be a boolean
+  chat.register({ confirm: (question) => seen.push(question) });
+  // @ts-expect-error not a string
+  chat.onConfirm(async (question) => question);
+  // @ts-expect-error nor nothing
+  chat.onConfirm(() => {});
+  // @ts-expect-error through the registration function as well
+  registerChatClient(connection, { confirm: () => "yes" });
+  // @ts-expect-error and with wire types
+  telemetry.onAcknowledge((alert) => alert);
+  // @ts-expect-error the same
+  registerDashboard(connection, { acknowledge: () => undefined }, { protocol: json });
+  // push handlers' parameters are checked as before
+  // @ts-expect-error a ChatMessage is not a string
+  chat.onMessageReceived((message: string) => seen.push(message));
+
+  void receiver;
+}
+"""
+
+
+def test_push_handlers_may_return_anything_client_results_may_not(tmp_path: Path) -> None:
+    """Every way to register a handler (register(), on<Method>(),
+    register<Client>(), a class instance), for a client of one hub, of two
+    and with wire types: a push handler may return a value, a client result
+    must return the declared one."""
+    problems = compile_with_cases(tmp_path, HANDLERS, HANDLER_CASES)
+    assert problems is None, problems

@@ -51,6 +51,15 @@ export async function mistakes(url: string): Promise<void> {
   hub.register({ message: (text: number) => void text });
   // @ts-expect-error a client result must be a number
   hub.register({ ask: (question: string) => question });
+  // push handlers may return anything (SignalR ignores it), client results may not
+  const pushes: string[] = [];
+  hub.onMessage((text) => pushes.push(text));
+  // @ts-expect-error the server awaits a number
+  hub.onAsk((question) => pushes.push(question) > 0);
+  // @ts-expect-error a promise of one
+  hub.onAsk(async (question) => question);
+  // @ts-expect-error not nothing
+  hub.onAsk(() => {});
   // @ts-expect-error no such client method
   hub.register({ mesage: (text: string) => void text });
   // @ts-expect-error message takes one argument

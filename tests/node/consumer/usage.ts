@@ -47,13 +47,10 @@ async function collect<T>(stream: HubStream<T>): Promise<T[]> {
 
 const hub: EchoHub = createEchoHub(url, { logger: LogLevel.Error });
 
-// a partial receiver: only the methods this application handles
+// a partial receiver: only the methods this application handles; SignalR
+// ignores what a push handler returns, so an arrow returning a value will do
 const messages: string[] = [];
-const receiver: Partial<EchoClient> = {
-  message: (text) => {
-    messages.push(text);
-  },
-};
+const receiver: Partial<EchoClient> = { message: (text) => messages.push(text) };
 const registration = hub.register(receiver);
 // a client result: the server awaits the answer
 const answering = hub.onAsk((question) => question.length);
@@ -166,7 +163,12 @@ const built = new HubConnectionBuilder()
   .build();
 const wrapped: EchoHub<MessagePackWire> = createEchoHub(built, { protocol: messagePack });
 const pushed = new Promise<Item<MessagePackWire>>((resolve) => {
-  registerEchoClient(built, { itemReceived: (pushedItem) => resolve(pushedItem) }, { protocol: messagePack });
+  // an async push handler is awaited; what it returns is ignored too
+  const itemReceived = async (pushedItem: Item<MessagePackWire>): Promise<number> => {
+    resolve(pushedItem);
+    return pushedItem.payload.length;
+  };
+  registerEchoClient(built, { itemReceived }, { protocol: messagePack });
 });
 await built.start();
 await wrapped.sendItemToAll({ name: "pushed", payload: new Uint8Array([7, 8]), createdAt: sent });

@@ -85,8 +85,8 @@ export interface EchoHub<W extends Wire = JsonWire> {
 
 /** What the server calls on clients. */
 export interface EchoClient<W extends Wire = JsonWire> {
-  message: (text: string) => void | Promise<void>;
-  itemReceived: (item: Item<W>) => void | Promise<void>;
+  message: (text: string) => unknown;
+  itemReceived: (item: Item<W>) => unknown;
   /** A client result: the server waits for the answer. */
   ask: (question: string) => number | Promise<number>;
 }

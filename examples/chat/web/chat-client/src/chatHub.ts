@@ -57,11 +57,11 @@ export interface ChatHub<W extends Wire = JsonWire> {
 /** What the server calls on every connected chat client. */
 export interface ChatClient<W extends Wire = JsonWire> {
   /** A message was posted to a room you are in. */
-  messageReceived: (message: ChatMessage<W>) => void | Promise<void>;
+  messageReceived: (message: ChatMessage<W>) => unknown;
   /** Someone entered a room you are in. */
-  userJoined: (room: string, user: string) => void | Promise<void>;
+  userJoined: (room: string, user: string) => unknown;
   /** Someone left a room you are in (or disconnected). */
-  userLeft: (room: string, user: string) => void | Promise<void>;
+  userLeft: (room: string, user: string) => unknown;
 }
 
 /**

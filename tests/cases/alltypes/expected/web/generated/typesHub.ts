@@ -45,7 +45,7 @@ export interface TypesHub<W extends Wire = JsonWire> {
 }
 
 export interface TypesClient<W extends Wire = JsonWire> {
-  scalarsChanged: (value: Scalars<W>, previous: Scalars<W> | null) => void | Promise<void>;
+  scalarsChanged: (value: Scalars<W>, previous: Scalars<W> | null) => unknown;
   pick: (options: string[]) => (number | null) | Promise<number | null>;
 }
 

@@ -51,7 +51,7 @@ export interface ChatHub {
 /** What the server may call on each connected client. */
 export interface ChatClient {
   /** A message was posted to a room the client is in. */
-  messageReceived: (message: ChatMessage) => void | Promise<void>;
+  messageReceived: (message: ChatMessage) => unknown;
   /** Ask the user; the answer goes back to the server (a client result). */
   confirm: (question: string) => boolean | Promise<boolean>;
 }

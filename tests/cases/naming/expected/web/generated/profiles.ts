@@ -26,7 +26,7 @@ export interface Profiles {
 }
 
 export interface ProfileClient {
-  profileUpdated: (profile: Profile) => void | Promise<void>;
+  profileUpdated: (profile: Profile) => unknown;
 }
 
 /**

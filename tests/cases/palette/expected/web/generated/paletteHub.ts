@@ -28,7 +28,7 @@ export interface PaletteHub {
 }
 
 export interface PaletteClient {
-  colorChanged: (color: Color, mode: "fast" | "safe") => void | Promise<void>;
+  colorChanged: (color: Color, mode: "fast" | "safe") => unknown;
   choose: (choices: Color[]) => Color | Promise<Color>;
 }
 

@@ -26,7 +26,7 @@ export interface PetsHub {
 }
 
 export interface PetsClient {
-  adopted: (pet: Cat | Dog) => void | Promise<void>;
+  adopted: (pet: Cat | Dog) => unknown;
 }
 
 /**

@@ -37,7 +37,7 @@ export interface ShapesHub {
 }
 
 export interface ShapesClient {
-  treeChanged: (tree: Tree) => void | Promise<void>;
+  treeChanged: (tree: Tree) => unknown;
 }
 
 /**

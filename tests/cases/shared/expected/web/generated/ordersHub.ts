@@ -25,7 +25,7 @@ export interface OrdersHub {
 }
 
 export interface Listener {
-  event: (event: Event) => void | Promise<void>;
+  event: (event: Event) => unknown;
 }
 
 /**

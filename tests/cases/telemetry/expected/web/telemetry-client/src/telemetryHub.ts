@@ -57,7 +57,7 @@ export interface TelemetryHub<W extends Wire = JsonWire> {
 /** What the server calls on every dashboard. */
 export interface Dashboard<W extends Wire = JsonWire> {
   /** A device reported ``reading``. */
-  readingAdded: (reading: Reading<W>) => void | Promise<void>;
+  readingAdded: (reading: Reading<W>) => unknown;
   /** Ask the operator to acknowledge ``alert`` (a client result). */
   acknowledge: (alert: string) => boolean | Promise<boolean>;
 }
