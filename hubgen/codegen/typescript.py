@@ -144,7 +144,8 @@ _LOCALS = frozenset(
         "handler",
         "options",
         "target",
-        "connect",
+        "hubConnection",
+        "expectProtocol",
         "toHubStream",
         "toStreamResult",
         "registerHandlers",
@@ -158,10 +159,25 @@ _W = "W"
 #: Module names the generator uses besides one per hub.
 _FIXED_MODULES = frozenset({"models", "runtime", "index", "messagepack"})
 #: What the runtime module exports to users (index.ts re-exports them).
-_RUNTIME_TYPES = ("AbortSignalLike", "ConnectOptions", "Disposable", "HubStream", "StreamOptions")
-_WIRE_TYPES = ("HubProtocolChoice", "JsonWire", "MessagePackWire", "Wire")
+_RUNTIME_TYPES = (
+    "AbortSignalLike",
+    "ConnectOptions",
+    "Disposable",
+    "HubStream",
+    "StreamOptions",
+    "StreamSubscriber",
+    "UploadOf",
+    "Uploadable",
+)
+_WIRE_TYPES = ("HubProtocolChoice", "JsonWire", "MessagePackWire", "ProtocolOptions", "Wire")
 #: Runtime helpers generated modules import (not re-exported).
-_RUNTIME_HELPERS = ("connect", "registerHandlers", "toHubStream", "toStreamResult")
+_RUNTIME_HELPERS = (
+    "expectProtocol",
+    "hubConnection",
+    "registerHandlers",
+    "toHubStream",
+    "toStreamResult",
+)
 
 
 @dataclass(frozen=True)
@@ -497,6 +513,8 @@ class _Param:
 class _HubMethod:
     doc: list[str]
     name: str
+    #: ``<S extends Uploadable<number>>``: one per upload, else empty
+    type_parameters: str
     wire_name: str
     params: list[_Param]
     returns: str
@@ -532,26 +550,40 @@ class _Hub:
     client_doc: list[str]
     client_methods: list[_ClientMethod]
     #: This module declares the client interface and its registration (the
-    #: first hub with this client does; later ones import them from it).
+    #: first hub with this client does; later ones import the interface).
     emit_client: bool
     register_function: str
-    connect_options: str
-    #: ``create<Hub>(url)`` works without options (JSON is enabled)
-    connect_options_optional: bool
     imports: list[str] = field(default_factory=list)
     #: The factory's overloads and implementation signature, line by line
     factory: list[str] = field(default_factory=list)
+    #: The client registration's signature, line by line
+    register: list[str] = field(default_factory=list)
+    #: MessagePack is enabled: the factory and the registration take
+    #: ``options`` saying the protocol
+    wire: bool = False
+    #: The hub's types depend on the protocol (it takes ``W``)
+    wired: bool = False
+    #: JSON is enabled: the protocol when a URL's options name none
+    json: bool = False
 
 
 def _params(
-    types: _Types, method: ir.MethodDecl, *, input: bool, locals: bool = True
+    types: _Types,
+    method: ir.MethodDecl,
+    *,
+    input: bool,
+    locals: bool = True,
+    sources: Sequence[str] = (),
 ) -> list[_Param]:
+    """The parameters of ``method``; ``sources`` names the type parameter of
+    each upload (see :func:`_upload_sources`), in order."""
     out: list[_Param] = []
     required_after = False
+    uploads = iter(reversed(sources))
     for param in reversed(method.parameters):
         kind = types.type(param.type, input=input)
         if param.stream:
-            kind = f"IStreamResult<{kind}> | AsyncIterable<{kind}>"
+            kind = f"UploadOf<{next(uploads)}, {kind}>"
         default = _literal(param.default.json_value) if param.default is not None else None
         optional = default is not None and not required_after
         if default is None:
@@ -562,6 +594,21 @@ def _params(
         out.append(_Param(name, kind, optional, default, param.stream))
     out.reverse()
     return out
+
+
+def _upload_sources(method: ir.MethodDecl, taken: set[str]) -> list[str]:
+    """The type parameters of ``method``'s uploads, one each (``S``, or ``S1``,
+    ``S2``, ...), not named like anything in ``taken``: an upload's parameter type
+    is ``UploadOf<S, T>``, ``S`` inferred from the source passed, so that tsc
+    checks the source's item type (see ``UploadOf`` in runtime.ts)."""
+    count = sum(1 for p in method.parameters if p.stream)
+    names = ["S"] if count == 1 else [f"S{i}" for i in range(1, count + 1)]
+    unique = []
+    for name in names:
+        while name in taken:
+            name += "_"
+        unique.append(name)
+    return unique
 
 
 def _signature(head: str, params: Sequence[str], tail: str) -> list[str]:
@@ -598,8 +645,13 @@ def _hub(
     )
     client_type = _generic(hub.client.name, [_W] if client_wired else [])
     methods: list[_HubMethod] = []
+    taken = {_W, *(mo.name for mo in contract.models), *(e.name for e in contract.enums)}
+    taken |= {types.model_name(mo.name, input=True) for mo in contract.models}
     for m in hub.methods:
         item = types.result(m.returns, input=False)
+        sources = _upload_sources(m, taken)
+        uploads = [types.type(p.type, input=True) for p in m.parameters if p.stream]
+        bounds = [f"{s} extends Uploadable<{t}>" for s, t in zip(sources, uploads, strict=True)]
         if m.kind is ir.MethodKind.STREAM:
             returns, kind = f"HubStream<{item}>", "stream"
         else:
@@ -608,8 +660,9 @@ def _hub(
             _HubMethod(
                 doc=_jsdoc(m.doc, "  "),
                 name=to_camel(m.name),
+                type_parameters=f"<{', '.join(bounds)}>" if bounds else "",
                 wire_name=_literal(m.wire_name),
-                params=_params(types, m, input=True),
+                params=_params(types, m, input=True, sources=sources),
                 returns=returns,
                 item=item,
                 kind=kind,
@@ -618,6 +671,10 @@ def _hub(
     client_methods = []
     for m in hub.client.methods:
         result = types.result(m.returns, input=True)
+        # A push handler's result is ignored (the official client awaits it and
+        # drops it): any will do, `(p) => list.push(p)` included. A client
+        # result is the answer the server awaits: that or a promise of it.
+        handler_result = "unknown" if result == "void" else f"{_wrap(result)} | Promise<{result}>"
         name = to_camel(m.name)
         on_doc = f"Calls `handler` for every {name} call from the server."
         if m.doc:
@@ -628,16 +685,12 @@ def _hub(
                 name=name,
                 wire_name=_literal(m.wire_name),
                 params=_params(types, m, input=False, locals=False),
-                returns=f"{_wrap(result)} | Promise<{result}>",
+                returns=handler_result,
                 on_name=f"on{name[:1].upper()}{name[1:]}",
                 on_doc=_jsdoc(on_doc, "  "),
                 handler_type=f"{client_type}[{_literal(name)}]",
             )
         )
-    if types.wire:
-        connect_options = "ConnectOptions<W>" if hub_wired else "ConnectOptions<Wire>"
-    else:
-        connect_options = "ConnectOptions"
     view = _Hub(
         doc=_jsdoc(hub.doc, ""),
         name=hub.name,
@@ -651,24 +704,69 @@ def _hub(
         client_methods=client_methods,
         emit_client=client_module is None,
         register_function=f"register{hub.client.name}",
-        connect_options=connect_options,
-        connect_options_optional=types.json,
+        wire=types.wire,
+        wired=hub_wired,
+        json=types.json,
     )
     view.imports = _hub_imports(contract, types, view, client_module, hub_wired)
-    head = f"export function create{view.name}{view.type_parameters}"
-    optional = "?" if view.connect_options_optional else ""
-    view.factory = [
-        *_signature(head, ["connection: HubConnection"], f": {view.type};"),
-        *_signature(
-            head, ["url: string", f"options{optional}: {connect_options}"], f": {view.type};"
-        ),
-        *_signature(
-            head,
-            ["target: HubConnection | string", f"options?: {connect_options}"],
-            f": {view.type} {{",
-        ),
-    ]
+    view.factory = _factory(types, view, hub_wired)
+    view.register = _registration(types, view, client_wired)
     return view
+
+
+def _factory(types: _Types, view: _Hub, wired: bool) -> list[str]:
+    """``create<Hub>``'s overloads and implementation signature. With
+    MessagePack enabled, the hub's wire types follow from the protocol: the
+    one ``options`` name (JSON when none does), or, for a connection the
+    application built, the one ``options`` says it uses."""
+    create = f"export function create{view.name}"
+    connection, target = "connection: HubConnection", "target: HubConnection | string"
+    signatures: list[tuple[str, list[str], str]] = []  # head, parameters, result
+    if not types.wire:
+        signatures += [
+            (create, [connection], view.type),
+            (create, ["url: string", "options?: ConnectOptions"], view.type),
+            (create, [target, "options?: ConnectOptions"], view.type),
+        ]
+    elif not wired:  # nothing depends on the protocol: saying it is optional
+        url = "options?" if types.json else "options"
+        signatures += [
+            (create, [connection, "options?: ProtocolOptions<Wire>"], view.type),
+            (create, ["url: string", f"{url}: ConnectOptions<Wire>"], view.type),
+            (create, [target, "options?: ConnectOptions<Wire>"], view.type),
+        ]
+    else:
+        generic = f"{create}<{_W} extends Wire>"
+        signatures.append((generic, [connection, "options: ProtocolOptions<W>"], view.type))
+        if types.json:
+            json = _generic(view.name, ["JsonWire"])
+            signatures += [
+                (create, ["url: string", "options?: ConnectOptions<JsonWire>"], json),
+                (
+                    generic,
+                    ["url: string", "options: ConnectOptions<W> & ProtocolOptions<W>"],
+                    view.type,
+                ),
+            ]
+        else:  # ConnectOptions requires the protocol
+            signatures.append((generic, ["url: string", "options: ConnectOptions<W>"], view.type))
+        signatures.append((generic, [target, "options?: ConnectOptions<W>"], view.type))
+    *overloads, (head, params, result) = signatures
+    lines = [line for h, p, r in overloads for line in _signature(h, p, f": {r};")]
+    return [*lines, *_signature(head, params, f": {result} {{")]
+
+
+def _registration(types: _Types, view: _Hub, wired: bool) -> list[str]:
+    """``register<Client>``'s signature: with MessagePack enabled, it takes
+    ``options`` saying the connection's protocol, required when the client's
+    types depend on it."""
+    own = f"<{_W} extends Wire>" if wired else ""  # W follows from options: no default
+    head = f"export function {view.register_function}{own}"
+    receiver = "receiver" if view.client_methods else "_receiver"
+    params = ["connection: HubConnection", f"{receiver}: Partial<{view.client_type}>"]
+    if types.wire:
+        params.append("options: ProtocolOptions<W>" if wired else "options?: ProtocolOptions<Wire>")
+    return [f"{head}(", *(f"  {p}," for p in params), "): Disposable {"]
 
 
 def _hub_imports(
@@ -680,8 +778,6 @@ def _hub_imports(
 ) -> list[str]:
     signalr = ["HubConnection"]
     uploads = any(p.upload for m in view.methods for p in m.params)
-    if uploads:
-        signalr.append("IStreamResult")
     used = [p.type for m in view.methods for p in m.params] + [m.returns for m in view.methods]
     if view.emit_client:
         used += [p.type for m in view.client_methods for p in m.params]
@@ -690,17 +786,18 @@ def _hub_imports(
     names += [e.name for e in contract.enums]
     models = _referenced_models(used, set(names))
 
-    values = ["connect"]
+    values = ["hubConnection", "registerHandlers"]
     runtime_types = ["Disposable", "ConnectOptions"]
-    if view.client_methods or view.emit_client:
-        values.append("registerHandlers")
+    if view.emit_client and types.wire:
+        values.append("expectProtocol")
     if any(m.kind == "stream" for m in view.methods):
         values.append("toHubStream")
         runtime_types += ["HubStream", "StreamOptions"]
     if uploads:
         values.append("toStreamResult")
+        runtime_types += ["Uploadable", "UploadOf"]
     if types.wire:
-        runtime_types.append("Wire")
+        runtime_types += ["ProtocolOptions", "Wire"]
         if wired:
             runtime_types.append(types.default_wire)
 
@@ -711,11 +808,9 @@ def _hub_imports(
     assert runtime is not None
     imports.append(runtime)
     if client_module is not None:
-        client_import = _mixed_import(
-            [view.register_function], [view.client_name], f"./{client_module}.js"
+        imports.append(
+            import_statement([view.client_name], f"./{client_module}.js", type_only=True)
         )
-        assert client_import is not None
-        imports.append(client_import)
     return imports
 
 

@@ -1,10 +1,15 @@
 """What the generated TypeScript accepts and rejects, checked by tsc itself:
-each ``@ts-expect-error`` line must be an error, everything else must compile."""
+each ``@ts-expect-error`` line must be an error, everything else must compile.
+Each test compiles one usage file with golden cases' generated sources."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+
+import pytest
+
+from hubgen.cli import main
 
 from .goldens import CASES
 from .support import tsc_problems
@@ -75,4 +80,399 @@ def test_generated_types_accept_and_reject_what_they_should(tmp_path: Path) -> N
         shutil.copytree(CASES / case / "expected" / "web" / "generated", tmp_path / case)
     (tmp_path / "usage.ts").write_text(USAGE, encoding="utf-8")
     problems = tsc_problems(tmp_path)
+    assert problems is None, problems
+
+
+def compile_with_cases(tmp_path: Path, usage: str, cases: dict[str, str]) -> str | None:
+    """tsc's complaints about ``usage`` (as usage.ts) next to the generated
+    sources of ``cases`` (case name: folder under expected/), None if none."""
+    for case, folder in cases.items():
+        shutil.copytree(CASES / case / "expected" / folder, tmp_path / case)
+    (tmp_path / "usage.ts").write_text(usage, encoding="utf-8")
+    return tsc_problems(tmp_path)
+
+
+#: The generated sources of every golden case with an upload: strings (chat,
+#: JSON only), a model with wire types (telemetry) and two uploads in one
+#: method, one of them bytes (alltypes).
+UPLOAD_CASES = {
+    "chat": "web/generated",
+    "telemetry": "web/telemetry-client/src",
+    "alltypes": "web/generated",
+}
+
+UPLOADS = """
+import { Subject, type HubConnection, type IStreamResult } from "@microsoft/signalr";
+import { createChatHub } from "./chat/index.js";
+import {
+  createTelemetryHub,
+  json,
+  type HubStream,
+  type MessagePackWire,
+  type Reading,
+  type Snapshot,
+  type TelemetryHub,
+  type Wire,
+} from "./telemetry/index.js";
+import { createTypesHub, json as typesJson, type Scalars } from "./alltypes/index.js";
+
+async function* strings(): AsyncGenerator<string> {
+  yield "a";
+}
+
+export async function uploads(connection: HubConnection): Promise<void> {
+  const chat = createChatHub(connection);
+  const telemetry = createTelemetryHub(connection, { protocol: json });
+  const types = createTypesHub(connection, { protocol: typesJson });
+
+  // what an upload takes: a typed Subject, an async iterable, an IStreamResult
+  // of the item type or of a narrower one, a hub stream of the item type
+  await chat.upload(new Subject<string>());
+  await chat.upload(strings());
+  await chat.upload(new Subject<"a" | "b">());
+  const official: IStreamResult<string> = new Subject<string>();
+  await chat.upload(official);
+  const snapshots: HubStream<Snapshot> = null as unknown as HubStream<Snapshot>;
+  await telemetry.uploadSnapshots(snapshots);
+  await telemetry.uploadSnapshots(new Subject<Snapshot>());
+  await types.uploadMany(new Subject<Scalars>(), new Subject<string>(), "tag");
+
+  // what it does not: items that are not the parameter's type
+  // @ts-expect-error an untyped Subject has unknown items
+  await chat.upload(new Subject());
+  // @ts-expect-error null is not a string
+  await chat.upload(new Subject<string | null>());
+  // @ts-expect-error a Partial<Snapshot> may lack fields the server requires
+  await telemetry.uploadSnapshots(new Subject<Partial<Snapshot>>());
+  // @ts-expect-error over JSON an image is a base64 string, not a Uint8Array
+  await telemetry.uploadSnapshots(new Subject<Snapshot<MessagePackWire>>());
+  // @ts-expect-error the first of two uploads is checked
+  await types.uploadMany(new Subject<Partial<Scalars>>(), new Subject<string>(), "tag");
+  // @ts-expect-error and the second
+  await types.uploadMany(new Subject<Scalars>(), new Subject<string | undefined>(), "tag");
+  const unknowns: IStreamResult<unknown> = new Subject<unknown>();
+  // @ts-expect-error through the official interface as well
+  await chat.upload(unknowns);
+}
+
+/** Code generic in the wire types uploads W's items. */
+export async function generic<W extends Wire>(
+  telemetry: TelemetryHub<W>,
+  source: Subject<Snapshot<W>>,
+): Promise<number> {
+  return telemetry.uploadSnapshots(source);
+}
+
+/** Stream subscribers are checked as strictly: they take what the stream sends. */
+export function subscribe(telemetry: TelemetryHub, numbers: HubStream<number | null>): void {
+  const ends = { error(): void {}, complete(): void {} };
+  telemetry.watch("d").subscribe({ next: (reading: Reading) => void reading.device, ...ends });
+  numbers.subscribe({ next: (value: number | null | string) => void value, ...ends });
+  // @ts-expect-error the stream sends null too
+  numbers.subscribe({ next: (value: number) => void value, ...ends });
+  // @ts-expect-error also with method syntax
+  numbers.subscribe({ next(value: number) { void value; }, ...ends });
+}
+"""
+
+
+def test_an_upload_takes_only_sources_of_its_item_type(tmp_path: Path) -> None:
+    """@microsoft/signalr declares IStreamResult's and IStreamSubscriber's
+    members as methods, which TypeScript compares bivariantly; uploads and
+    stream subscribers must check their item type all the same."""
+    problems = compile_with_cases(tmp_path, UPLOADS, UPLOAD_CASES)
+    assert problems is None, problems
+
+
+SHADOWING_CONTRACT = """
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from pydantic import BaseModel
+
+import hubgen
+
+
+class S(BaseModel):
+    x: int
+
+
+class S1(BaseModel):
+    y: int
+
+
+class Client(Protocol):
+    pass
+
+
+@hubgen.hub(client=Client)
+class Uploads(Protocol):
+    async def one(self, items: AsyncIterator[S]) -> int: ...
+
+    async def two(self, first: AsyncIterator[S1], second: AsyncIterator[S]) -> int: ...
+"""
+
+SHADOWING_USAGE = """
+import { Subject, type HubConnection } from "@microsoft/signalr";
+import { createUploads, type S, type S1 } from "./generated/index.js";
+
+export async function use(connection: HubConnection): Promise<number> {
+  const hub = createUploads(connection);
+  // @ts-expect-error an S needs its x
+  await hub.one(new Subject<Partial<S>>());
+  // @ts-expect-error an S1 needs its y
+  await hub.two(new Subject<Partial<S1>>(), new Subject<S>());
+  return (await hub.one(new Subject<S>())) + (await hub.two(new Subject<S1>(), new Subject<S>()));
+}
+"""
+
+
+def generate_contract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: str, contract: str, typescript: str
+) -> Path:
+    """``hubgen generate`` of ``contract`` (module ``package.contract``) with
+    the ``[tool.hubgen.typescript]`` table ``typescript``; the folder web/."""
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / package / "contract.py").write_text(contract, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.hubgen]\ncontracts = ["{package}.contract"]\n\n'
+        f'[tool.hubgen.typescript]\nout = "web/generated"\n{typescript}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate"]) == 0
+    return tmp_path / "web"
+
+
+def test_upload_type_parameters_do_not_shadow_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload's type parameter is S (S1, S2, ... for several); a model of
+    that name keeps its name, the type parameter gives way."""
+    web = generate_contract(tmp_path, monkeypatch, "shadow", SHADOWING_CONTRACT, "")
+    hub = (web / "generated" / "uploads.ts").read_text(encoding="utf-8")
+    assert "one<S_ extends Uploadable<S>>(items: UploadOf<S_, S>)" in hub
+    assert "two<S1_ extends Uploadable<S1>, S2 extends Uploadable<S>>(" in hub
+    (web / "usage.ts").write_text(SHADOWING_USAGE, encoding="utf-8")
+    problems = tsc_problems(web)
+    assert problems is None, problems
+
+
+#: A hub whose types depend on the protocol (a datetime) and one whose do not.
+WIRE_CONTRACT = """
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+import hubgen
+
+
+class StampListener(Protocol):
+    async def stamped(self, at: datetime) -> None: ...
+
+
+@hubgen.hub(client=StampListener)
+class StampHub(Protocol):
+    async def now(self) -> datetime: ...
+
+
+class PlainListener(Protocol):
+    async def said(self, text: str) -> None: ...
+
+
+@hubgen.hub(client=PlainListener)
+class PlainHub(Protocol):
+    async def say(self, text: str) -> str: ...
+"""
+
+#: The same whether JSON is enabled too or not.
+WIRE_COMMON = """
+import { HubConnectionBuilder } from "@microsoft/signalr";
+import {
+  createPlainHub,
+  createStampHub,
+  registerPlainListener,
+  registerStampListener,
+  type JsonWire,
+  type MessagePackWire,
+  type ProtocolOptions,
+  type StampHub,
+  type Wire,
+} from "./generated/index.js";
+import { messagePack } from "./generated/messagepack.js";
+
+const connection = new HubConnectionBuilder().withUrl("/hub").build();
+
+// the protocol decides the wire types...
+const binary: StampHub<MessagePackWire> = createStampHub("/hub", { protocol: messagePack });
+const wrapped: StampHub<MessagePackWire> = createStampHub(connection, { protocol: messagePack });
+export const at: Promise<Date> = binary.now();
+const options = { protocol: messagePack };
+registerStampListener(connection, { stamped: (when) => void when.getTime() }, options);
+// ... so it is said when a connection is wrapped
+// @ts-expect-error
+createStampHub(connection);
+// @ts-expect-error
+registerStampListener(connection, { stamped: (when) => void when });
+// ... and no type argument or annotation stands in for it
+// @ts-expect-error
+const annotated: StampHub<MessagePackWire> = createStampHub(connection);
+// @ts-expect-error
+createStampHub<JsonWire>("/hub", { protocol: messagePack });
+
+// code generic in the wire types passes its protocol on
+export function generic<W extends Wire>(options: ProtocolOptions<W>): StampHub<W> {
+  return createStampHub(connection, options);
+}
+
+// a hub whose types do not depend on the protocol may say it, or not
+createPlainHub(connection);
+createPlainHub(connection, { protocol: messagePack });
+registerPlainListener(connection, { said: (text) => void text });
+registerPlainListener(connection, { said: (text) => void text }, { protocol: messagePack });
+
+void [wrapped, annotated];
+"""
+
+#: JSON and MessagePack: JSON is the default.
+WIRE_BOTH = (
+    WIRE_COMMON
+    + """
+import { json } from "./generated/index.js";
+
+const text: StampHub<JsonWire> = createStampHub("/hub");
+const chosen: StampHub<JsonWire> = createStampHub("/hub", { protocol: json, reconnect: true });
+export const when: Promise<string> = text.now();
+createPlainHub("/hub");
+// @ts-expect-error a JSON connection's hub is no MessagePack hub
+const wrong: StampHub<MessagePackWire> = createStampHub(connection, { protocol: json });
+// @ts-expect-error over JSON a datetime is a string
+registerStampListener(connection, { stamped: (when: Date) => void when }, { protocol: json });
+
+void [chosen, wrong];
+"""
+)
+
+#: MessagePack only: the protocol is required, for a URL too.
+WIRE_MESSAGEPACK = (
+    WIRE_COMMON
+    + """
+// @ts-expect-error
+createStampHub("/hub");
+// @ts-expect-error
+createStampHub("/hub", { reconnect: true });
+// @ts-expect-error
+createPlainHub("/hub");
+createPlainHub("/hub", { protocol: messagePack });
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("protocols", "usage"),
+    [('["json", "messagepack"]', WIRE_BOTH), ('["messagepack"]', WIRE_MESSAGEPACK)],
+    ids=["json-and-messagepack", "messagepack"],
+)
+def test_the_wire_types_follow_from_the_protocol(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, protocols: str, usage: str
+) -> None:
+    """Every factory and registration shape: hubs whose types depend on the
+    protocol and hubs whose do not, with JSON enabled or MessagePack only."""
+    web = generate_contract(
+        tmp_path, monkeypatch, "wires", WIRE_CONTRACT, f"protocols = {protocols}"
+    )
+    (web / "usage.ts").write_text(usage, encoding="utf-8")
+    problems = tsc_problems(web)
+    assert problems is None, problems
+
+
+#: Golden cases with push handlers and client results: JSON only (chat), one
+#: client shared by two hubs (shared), wire types (telemetry).
+HANDLER_CASES = {
+    "chat": "web/generated",
+    "shared": "web/generated",
+    "telemetry": "web/telemetry-client/src",
+}
+
+HANDLERS = """
+import type { HubConnection } from "@microsoft/signalr";
+import {
+  createChatHub,
+  registerChatClient,
+  type ChatClient,
+  type ChatMessage,
+} from "./chat/index.js";
+import { createAuditHub, createOrdersHub, registerListener, type Event } from "./shared/index.js";
+import {
+  createAdminHub,
+  createTelemetryHub,
+  json,
+  registerDashboard,
+  type Reading,
+} from "./telemetry/index.js";
+
+export function handlers(connection: HubConnection): void {
+  const seen: unknown[] = [];
+  const chat = createChatHub(connection);
+
+  // SignalR ignores what a push handler returns (and awaits a promise):
+  // an arrow whose body is an expression is a push handler too
+  chat.register({ messageReceived: (message) => seen.push(message) });
+  chat.onMessageReceived((message: ChatMessage) => seen.push(message.text));
+  chat.onMessageReceived(async (message) => message.text.length);
+  registerChatClient(connection, { messageReceived: (message) => seen.push(message) });
+  const receiver: Partial<ChatClient> = { messageReceived: (message) => seen.push(message) };
+  class Recorder implements Pick<ChatClient, "messageReceived"> {
+    messageReceived(message: ChatMessage): number {
+      return seen.push(message);
+    }
+  }
+  chat.register(new Recorder());
+  // ... whichever hub shares the client
+  for (const hub of [createOrdersHub(connection), createAuditHub(connection)]) {
+    hub.register({ event: (event: Event) => seen.push(event) });
+    hub.onEvent((event) => seen.push(event));
+  }
+  registerListener(connection, { event: (event) => seen.push(event) });
+  // ... and with wire types
+  const telemetry = createTelemetryHub(connection, { protocol: json });
+  telemetry.onReadingAdded((reading: Reading) => seen.push(reading.takenAt));
+  createAdminHub(connection, { protocol: json }).register({ readingAdded: (r) => seen.push(r) });
+  registerDashboard(connection, { readingAdded: (r) => seen.push(r) }, { protocol: json });
+
+  // a client result is the answer the server awaits: it stays checked
+  chat.register({ confirm: (question) => question.length > 0 });
+  chat.onConfirm(async () => true);
+  telemetry.onAcknowledge((alert) => alert === "ok");
+  // @ts-expect-error a client result must be a boolean
+  chat.register({ confirm: (question) => seen.push(question) });
+  // @ts-expect-error not a string
+  chat.onConfirm(async (question) => question);
+  // @ts-expect-error nor nothing
+  chat.onConfirm(() => {});
+  // @ts-expect-error through the registration function as well
+  registerChatClient(connection, { confirm: () => "yes" });
+  // @ts-expect-error and with wire types
+  telemetry.onAcknowledge((alert) => alert);
+  // @ts-expect-error the same
+  registerDashboard(connection, { acknowledge: () => undefined }, { protocol: json });
+  // push handlers' parameters are checked as before
+  // @ts-expect-error a ChatMessage is not a string
+  chat.onMessageReceived((message: string) => seen.push(message));
+
+  void receiver;
+}
+"""
+
+
+def test_push_handlers_may_return_anything_client_results_may_not(tmp_path: Path) -> None:
+    """Every way to register a handler (register(), on<Method>(),
+    register<Client>(), a class instance), for a client of one hub, of two
+    and with wire types: a push handler may return a value, a client result
+    must return the declared one."""
+    problems = compile_with_cases(tmp_path, HANDLERS, HANDLER_CASES)
     assert problems is None, problems

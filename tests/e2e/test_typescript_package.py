@@ -5,8 +5,10 @@ of the peer range the package declares (pinned by the consumer's lock). There a
 consumer compiles with the strictest flags, a file of mistakes compiles only
 because every ``@ts-expect-error`` line is an error, and the consumer runs in
 Node against the echo hub: calls, streams with ``for await``, ``break`` and an
-``AbortSignal`` (the server sees the cancellations), uploads, client results,
-receivers and their disposal, and MessagePack's wire types.
+``AbortSignal`` (the server sees the cancellations), uploads (an async
+generator, a ``Subject``, a hub stream), client results, receivers and their
+disposal, MessagePack's wire types, and a connection the application built,
+wrapped with the protocol it uses (and refused when it uses another).
 
 The package is tests/node/echo-client, generated from tests/apps/echo (its
 hubgen.toml); the consumers are tests/node/consumer/.
@@ -236,7 +238,7 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
     async with serve(app) as base_url:
         steps = await run_consumer(project / "out" / "usage.js", f"{base_url}/echo")
         async with asyncio.timeout(5):  # the server ends cancelled streams on its own time
-            while len(RecordingEchoHub.counters) < 3:
+            while len(RecordingEchoHub.counters) < 5:
                 await RecordingEchoHub.ended.wait()
                 RecordingEchoHub.ended.clear()
 
@@ -258,6 +260,9 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
         "Error: An error occurred on the server while streaming results. HubException: stream broke"
     )
     assert steps["sumUpload"] == 10
+    assert steps["subjectUpload"] == 11
+    assert steps["streamUpload"] == 0 + 1 + 2 + 3
+    assert steps["subscribe"] == [0, 1]
     assert steps["doubleUpload"] == [10, 12]
     assert steps["askCaller"] == len("how long is this?")
     assert steps["messages"] == ["one"]
@@ -271,11 +276,28 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
         "createdAt": "2024-01-02T03:04:05.000Z",
         "payloadIsUint8Array": True,
     }
+    # a connection built by the application and wrapped with its protocol
+    assert steps["wrapped"] == {
+        "payload": [7, 8],
+        "createdAt": "2024-01-02T03:04:05.000Z",
+        "echoWhen": "2024-01-02T03:04:05.000Z",
+    }
+    # and one wrapped with another protocol than its own
+    refused = (
+        "TypeError: the connection uses the json hub protocol, "
+        "but options.protocol says messagepack"
+    )
+    assert steps["wrongProtocol"] == [refused, refused]
     assert "done" in steps
-    # what the server saw: the first counter ran to its end, the other two
-    # were cancelled by the client long before theirs; the one with a signal
+    # what the server saw: the counters read to their end ran to it (the
+    # first, the one uploaded back and the subscribed one), the other two were
+    # cancelled by the client long before theirs; the one with a signal
     # aborted beforehand never started
-    assert [c for c in RecordingEchoHub.counters if c[0] != 1000] == [(3, 3, "completed")]
+    assert [c for c in RecordingEchoHub.counters if c[0] != 1000] == [
+        (3, 3, "completed"),
+        (4, 4, "completed"),
+        (2, 2, "completed"),
+    ]
     cancelled = [c for c in RecordingEchoHub.counters if c[0] == 1000]
     assert len(cancelled) == 2
     assert all(how == "cancelled" and produced < 100 for _, produced, how in cancelled)

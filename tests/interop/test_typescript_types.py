@@ -1,8 +1,10 @@
 """The generated TypeScript types against what each protocol delivers: a
 driver compiled by tsc with the echo hub's generated client (so the compiler
 checks its tables of declared kinds against the generated types) runs on the
-official client over every transport × protocol and reports any value whose
-kind its declared type does not admit."""
+official client over every transport × protocol, with the hub object created
+from the URL or over a connection built with the official builder and wrapped
+with its protocol, and reports any value whose kind its declared type does not
+admit."""
 
 from __future__ import annotations
 
@@ -29,13 +31,16 @@ def driver() -> Path:
     return build_driver(DRIVER, GENERATED_TS)
 
 
-async def run_driver(driver: Path, url: str, transport: str, protocol: str) -> dict[str, Any]:
+async def run_driver(
+    driver: Path, url: str, transport: str, protocol: str, how: str
+) -> dict[str, Any]:
     process = await asyncio.create_subprocess_exec(
         "node",
         str(driver),
         url,
         transport,
         protocol,
+        how,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -70,12 +75,13 @@ ARRIVING = {
 ARRIVING_MESSAGEPACK = {**ARRIVING, "aware": "Date", "naive": "Date", "blob": "Uint8Array"}
 
 
+@pytest.mark.parametrize("how", ["url", "connection"])
 @pytest.mark.parametrize(("transport", "protocol"), COMBINATIONS)
 async def test_generated_types_describe_what_arrives(
-    driver: Path, transport: str, protocol: str
+    driver: Path, transport: str, protocol: str, how: str
 ) -> None:
     async with serve(create_app()) as base_url:
-        out = await run_driver(driver, f"{base_url}/echo", transport, protocol)
+        out = await run_driver(driver, f"{base_url}/echo", transport, protocol, how)
     assert out["tablesMatch"] == [True] * 6
     assert out["kinds"] == (ARRIVING if protocol == "json" else ARRIVING_MESSAGEPACK)
     for received in ("sample", "echoed", "item", "bare", "results"):

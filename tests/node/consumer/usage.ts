@@ -12,9 +12,11 @@ import {
   type MessagePackWire,
   Color,
   createEchoHub,
+  registerEchoClient,
 } from "@hubgen-tests/echo-client";
 import { messagePack } from "@hubgen-tests/echo-client/messagepack";
-import { LogLevel } from "@microsoft/signalr";
+import { HubConnectionBuilder, LogLevel, Subject } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 const url = process.argv[2];
 if (url === undefined) {
@@ -45,13 +47,10 @@ async function collect<T>(stream: HubStream<T>): Promise<T[]> {
 
 const hub: EchoHub = createEchoHub(url, { logger: LogLevel.Error });
 
-// a partial receiver: only the methods this application handles
+// a partial receiver: only the methods this application handles; SignalR
+// ignores what a push handler returns, so an arrow returning a value will do
 const messages: string[] = [];
-const receiver: Partial<EchoClient> = {
-  message: (text) => {
-    messages.push(text);
-  },
-};
+const receiver: Partial<EchoClient> = { message: (text) => messages.push(text) };
 const registration = hub.register(receiver);
 // a client result: the server awaits the answer
 const answering = hub.onAsk((question) => question.length);
@@ -103,6 +102,25 @@ try {
 }
 
 report("sumUpload", await hub.sumUpload(numbers(1, 2, 3, 4)));
+// the official client's idiom: a Subject (typed: an untyped one does not compile)
+const subject = new Subject<number>();
+const summing = hub.sumUpload(subject);
+subject.next(5);
+subject.next(6);
+subject.complete();
+report("subjectUpload", await summing);
+// a hub stream is an upload source too: the items go back as they arrive
+report("streamUpload", await hub.sumUpload(hub.counter(4)));
+// a subscriber may take more than the stream sends (number | null for numbers)
+const subscribed = await new Promise<Array<number | null>>((resolve, reject) => {
+  const items: Array<number | null> = [];
+  hub.counter(2).subscribe({
+    next: (value: number | null) => items.push(value),
+    error: reject,
+    complete: () => resolve(items),
+  });
+});
+report("subscribe", subscribed);
 report("doubleUpload", await collect(hub.doubleUpload(numbers(5, 6))));
 report("askCaller", await hub.askCaller("how long is this?"));
 
@@ -135,4 +153,47 @@ report("messagepack", {
   payloadIsUint8Array: echoed.payload instanceof Uint8Array,
 });
 await binary.connection.stop();
+
+// a connection the application built: wrapping it, and registering a receiver
+// on it, says which protocol it uses; the wire types follow
+const built = new HubConnectionBuilder()
+  .withUrl(url)
+  .withHubProtocol(new MessagePackHubProtocol())
+  .configureLogging(LogLevel.Error)
+  .build();
+const wrapped: EchoHub<MessagePackWire> = createEchoHub(built, { protocol: messagePack });
+const pushed = new Promise<Item<MessagePackWire>>((resolve) => {
+  // an async push handler is awaited; what it returns is ignored too
+  const itemReceived = async (pushedItem: Item<MessagePackWire>): Promise<number> => {
+    resolve(pushedItem);
+    return pushedItem.payload.length;
+  };
+  registerEchoClient(built, { itemReceived }, { protocol: messagePack });
+});
+await built.start();
+await wrapped.sendItemToAll({ name: "pushed", payload: new Uint8Array([7, 8]), createdAt: sent });
+const pushedItem = await pushed;
+const when: Date = await wrapped.echoWhen(sent);
+report("wrapped", {
+  payload: Array.from(pushedItem.payload),
+  createdAt: pushedItem.createdAt?.toISOString() ?? null,
+  echoWhen: when.toISOString(),
+});
+await built.stop();
+
+// a connection whose protocol is not the one declared is refused at once
+const jsonConnection = new HubConnectionBuilder().withUrl(url).build();
+const refused: string[] = [];
+for (const wrap of [
+  () => createEchoHub(jsonConnection, { protocol: messagePack }),
+  () => registerEchoClient(jsonConnection, {}, { protocol: messagePack }),
+]) {
+  try {
+    wrap();
+    refused.push("accepted");
+  } catch (error: unknown) {
+    refused.push(describe(error));
+  }
+}
+report("wrongProtocol", refused);
 report("done", null);

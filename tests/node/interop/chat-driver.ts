@@ -5,7 +5,7 @@
 import * as signalR from "@microsoft/signalr";
 import { createInterface } from "node:readline";
 
-import { type ChatMessage, createChatHub, registerChatClient } from "./generated/index.js";
+import { type ChatMessage, createChatHub, json, registerChatClient } from "./generated/index.js";
 
 const [url, user, room] = process.argv.slice(2) as [string, string, string];
 
@@ -17,11 +17,17 @@ const connection = new signalR.HubConnectionBuilder()
   .withUrl(url, { transport: signalR.HttpTransportType.WebSockets })
   .configureLogging(signalR.LogLevel.Warning)
   .build();
-const chat = createChatHub(connection);
-const registration = registerChatClient(connection, {
-  messageReceived: (message: ChatMessage) => emit("messageReceived", message),
-  userJoined: (joinedRoom: string, who: string) => emit("userJoined", { room: joinedRoom, user: who }),
-});
+// a connection of our own: wrapping it says which protocol it uses (the
+// official client's default, JSON)
+const chat = createChatHub(connection, { protocol: json });
+const registration = registerChatClient(
+  connection,
+  {
+    messageReceived: (message: ChatMessage) => emit("messageReceived", message),
+    userJoined: (joinedRoom: string, who: string) => emit("userJoined", { room: joinedRoom, user: who }),
+  },
+  { protocol: json },
+);
 
 await connection.start();
 const history = await chat.join(room, user);

@@ -8,8 +8,20 @@
 // time the driver compares them with the kinds that arrive. Direct assignments
 // (with @ts-expect-error for the other protocol's forms) show the same per field.
 //
-// Usage: node codec-types.js <hubUrl> <transport> <protocol>; prints one JSON object.
-import { HttpTransportType } from "@microsoft/signalr";
+// The hub object is created from the URL, or (with `connection`) over a
+// HubConnection built here with the official builder, wrapped with the protocol
+// it uses; either way the wire types follow from the protocol.
+//
+// Usage: node codec-types.js <hubUrl> <transport> <protocol> <url|connection>;
+// prints one JSON object.
+import {
+  type HubConnection,
+  HttpTransportType,
+  HubConnectionBuilder,
+  type IHubProtocol,
+  JsonHubProtocol,
+} from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 import {
   createEchoHub,
@@ -191,8 +203,19 @@ const common: Omit<SampleInput, "aware" | "naive" | "blob"> = {
   tagMap: { four: { label: "four", weight: 4 } },
 };
 
-async function overJson(url: string, transport: HttpTransportType): Promise<Record<string, unknown>> {
-  const hub = createEchoHub(url, { transport, protocol: json });
+/** A connection as an application builds one with the official client. */
+function build(url: string, transport: HttpTransportType, protocol: IHubProtocol): HubConnection {
+  return new HubConnectionBuilder().withUrl(url, { transport }).withHubProtocol(protocol).build();
+}
+
+async function overJson(
+  url: string,
+  transport: HttpTransportType,
+  wrap: boolean,
+): Promise<Record<string, unknown>> {
+  const hub = wrap
+    ? createEchoHub(build(url, transport, new JsonHubProtocol()), { protocol: json })
+    : createEchoHub(url, { transport, protocol: json });
   await hub.connection.start();
   const sample: Sample<JsonWire> = await hub.makeSample();
   expectType<string>(sample.aware);
@@ -217,8 +240,11 @@ async function overJson(url: string, transport: HttpTransportType): Promise<Reco
 async function overMessagePack(
   url: string,
   transport: HttpTransportType,
+  wrap: boolean,
 ): Promise<Record<string, unknown>> {
-  const hub = createEchoHub(url, { transport, protocol: messagePack });
+  const hub = wrap
+    ? createEchoHub(build(url, transport, new MessagePackHubProtocol()), { protocol: messagePack })
+    : createEchoHub(url, { transport, protocol: messagePack });
   await hub.connection.start();
   const sample: Sample<MessagePackWire> = await hub.makeSample();
   expectType<Date>(sample.aware);
@@ -246,11 +272,16 @@ async function overMessagePack(
   );
 }
 
-const [url, transportName, protocolName] = process.argv.slice(2);
-if (url === undefined || transportName === undefined) throw new Error("usage: <url> <transport> <protocol>");
+const [url, transportName, protocolName, how] = process.argv.slice(2);
+if (url === undefined || transportName === undefined || (how !== "url" && how !== "connection")) {
+  throw new Error("usage: <url> <transport> <protocol> <url|connection>");
+}
 const transport = HttpTransportType[transportName as keyof typeof HttpTransportType];
+const wrap = how === "connection";
 const observed =
-  protocolName === "messagepack" ? await overMessagePack(url, transport) : await overJson(url, transport);
+  protocolName === "messagepack"
+    ? await overMessagePack(url, transport, wrap)
+    : await overJson(url, transport, wrap);
 console.log(
   JSON.stringify({
     ...observed,

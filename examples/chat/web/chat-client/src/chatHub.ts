@@ -8,8 +8,10 @@ import {
   type ConnectOptions,
   type Disposable,
   type JsonWire,
+  type ProtocolOptions,
   type Wire,
-  connect,
+  expectProtocol,
+  hubConnection,
   registerHandlers,
 } from "./runtime.js";
 
@@ -55,28 +57,36 @@ export interface ChatHub<W extends Wire = JsonWire> {
 /** What the server calls on every connected chat client. */
 export interface ChatClient<W extends Wire = JsonWire> {
   /** A message was posted to a room you are in. */
-  messageReceived: (message: ChatMessage<W>) => void | Promise<void>;
+  messageReceived: (message: ChatMessage<W>) => unknown;
   /** Someone entered a room you are in. */
-  userJoined: (room: string, user: string) => void | Promise<void>;
+  userJoined: (room: string, user: string) => unknown;
   /** Someone left a room you are in (or disconnected). */
-  userLeft: (room: string, user: string) => void | Promise<void>;
+  userLeft: (room: string, user: string) => unknown;
 }
 
 /**
  * The typed ChatHub over `connection`, or over a new connection to `url`
  * built from `options` (not started yet: call `connection.start()`). Calls send
  * the wire names and every parameter default explicitly.
+ *
+ * The hub protocol decides the types of `bytes` and datetimes: it is the one
+ * `options.protocol` names (JSON when none does); for a `connection` you built,
+ * `options.protocol` says which one it uses.
  */
-export function createChatHub<W extends Wire = JsonWire>(connection: HubConnection): ChatHub<W>;
-export function createChatHub<W extends Wire = JsonWire>(
-  url: string,
-  options?: ConnectOptions<W>,
+export function createChatHub<W extends Wire>(
+  connection: HubConnection,
+  options: ProtocolOptions<W>,
 ): ChatHub<W>;
-export function createChatHub<W extends Wire = JsonWire>(
+export function createChatHub(url: string, options?: ConnectOptions<JsonWire>): ChatHub<JsonWire>;
+export function createChatHub<W extends Wire>(
+  url: string,
+  options: ConnectOptions<W> & ProtocolOptions<W>,
+): ChatHub<W>;
+export function createChatHub<W extends Wire>(
   target: HubConnection | string,
   options?: ConnectOptions<W>,
 ): ChatHub<W> {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     join(room: string, user: string): Promise<ChatMessage<W>[]> {
@@ -95,7 +105,11 @@ export function createChatHub<W extends Wire = JsonWire>(
       return connection.invoke<string[]>("Members", room);
     },
     register(receiver: Partial<ChatClient<W>>): Disposable {
-      return registerChatClient(connection, receiver);
+      return registerHandlers(connection, [
+        ["MessageReceived", receiver.messageReceived?.bind(receiver)],
+        ["UserJoined", receiver.userJoined?.bind(receiver)],
+        ["UserLeft", receiver.userLeft?.bind(receiver)],
+      ]);
     },
     onMessageReceived(handler: ChatClient<W>["messageReceived"]): Disposable {
       return registerHandlers(connection, [["MessageReceived", handler]]);
@@ -112,12 +126,15 @@ export function createChatHub<W extends Wire = JsonWire>(
 /**
  * Routes ChatClient calls from the server to the handlers `receiver`
  * has; `dispose()` removes exactly those handlers again.
+ *
+ * `options.protocol` says which hub protocol `connection` uses.
  */
-export function registerChatClient<W extends Wire = JsonWire>(
+export function registerChatClient<W extends Wire>(
   connection: HubConnection,
   receiver: Partial<ChatClient<W>>,
+  options: ProtocolOptions<W>,
 ): Disposable {
-  return registerHandlers(connection, [
+  return registerHandlers(expectProtocol(connection, options), [
     ["MessageReceived", receiver.messageReceived?.bind(receiver)],
     ["UserJoined", receiver.userJoined?.bind(receiver)],
     ["UserLeft", receiver.userLeft?.bind(receiver)],

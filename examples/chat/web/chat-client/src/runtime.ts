@@ -76,8 +76,49 @@ export interface ConnectOptions<W extends Wire = JsonWire> extends IHttpConnecti
   keepAliveIntervalInMilliseconds?: number;
 }
 
+/**
+ * Says which hub protocol a connection you built uses, since the types of
+ * `bytes` and datetimes follow from it: `{ protocol: messagePack }` for one
+ * built `.withHubProtocol(new MessagePackHubProtocol())`, else `{ protocol: json }`.
+ */
+export interface ProtocolOptions<W extends Wire> {
+  protocol: HubProtocolChoice<W>;
+}
+
+/**
+ * `connection`, once it is known not to contradict `options.protocol`. The
+ * official client keeps a connection's protocol in a private field; where that
+ * can be read (its ES module and CommonJS builds, which applications import;
+ * its minified browser bundle renames the field), a different protocol is a
+ * `TypeError` here, not values of another type than declared later.
+ */
+export function expectProtocol(
+  connection: HubConnection,
+  options: { readonly protocol?: HubProtocolChoice<Wire> } | undefined,
+): HubConnection {
+  const declared = options?.protocol?.name;
+  const actual = (connection as unknown as { _protocol?: { name?: unknown } })._protocol?.name;
+  if (declared !== undefined && typeof actual === "string" && actual !== declared) {
+    throw new TypeError(
+      `the connection uses the ${actual} hub protocol, but options.protocol says ${declared}`,
+    );
+  }
+  return connection;
+}
+
+/**
+ * The connection of a hub object: a new one (not started) to `target` built
+ * from `options`, or `target`, a connection the application built (checked against `options.protocol`).
+ */
+export function hubConnection<W extends Wire>(
+  target: HubConnection | string,
+  options: ConnectOptions<W> | undefined,
+): HubConnection {
+  return typeof target === "string" ? connect(target, options) : expectProtocol(target, options);
+}
+
 /** A new (not started) connection to `url`, built from `options`. */
-export function connect<W extends Wire>(url: string, options: ConnectOptions<W> | undefined): HubConnection {
+function connect<W extends Wire>(url: string, options: ConnectOptions<W> | undefined): HubConnection {
   const {
     protocol,
     reconnect,
@@ -127,6 +168,17 @@ export interface StreamOptions {
 }
 
 /**
+ * A subscriber to a {@link HubStream}: the official client's `IStreamSubscriber`
+ * with `next` declared as a property, so that TypeScript checks its parameter
+ * strictly. (The official interfaces declare their members as methods, which
+ * TypeScript compares bivariantly: a `next(value: T)` would pass where the
+ * stream delivers `T | null`.)
+ */
+export interface StreamSubscriber<T> extends IStreamSubscriber<T> {
+  next: (value: T) => void;
+}
+
+/**
  * The items a hub streams to the client: subscribe to it as to the official
  * client's `IStreamResult`, or consume it with `for await`.
  *
@@ -135,7 +187,9 @@ export interface StreamOptions {
  * an exception), disposing a subscription or aborting the call's signal cancels
  * the invocation on the server.
  */
-export interface HubStream<T> extends IStreamResult<T>, AsyncIterable<T> {}
+export interface HubStream<T> extends IStreamResult<T>, AsyncIterable<T> {
+  subscribe: (subscriber: StreamSubscriber<T>) => ISubscription<T>;
+}
 
 type Subscribe<T> = (subscriber: IStreamSubscriber<T>) => ISubscription<T>;
 
@@ -266,7 +320,33 @@ function iterate<T>(subscribe: Subscribe<T>): AsyncIterator<T> {
   };
 }
 
-function isStreamResult<T>(source: IStreamResult<T> | AsyncIterable<T>): source is IStreamResult<T> {
+/**
+ * What an upload parameter whose items are `T`s accepts: an `AsyncIterable`
+ * (an async generator, a readable stream, a {@link HubStream}) or the official
+ * client's `IStreamResult` (a `Subject`).
+ */
+export type Uploadable<T> = IStreamResult<T> | AsyncIterable<T>;
+
+/** The type of the items an {@link Uploadable} `S` yields. */
+type UploadItem<S> =
+  S extends AsyncIterable<infer T> ? T : S extends IStreamResult<infer T> ? T : never;
+
+/**
+ * The type of an upload parameter whose items are `T`s, given the source `S`
+ * passed for it: `S` when its items are `T`s, else a type no value has (tsc
+ * then names {@link UploadItemsMustBe}). The official client declares
+ * `IStreamResult` with methods, which TypeScript compares bivariantly, so an
+ * `IStreamResult<T>` parameter would also take a `Subject<T | null>` or an
+ * untyped `new Subject()`; inferring `S` and checking its items does not.
+ */
+export type UploadOf<S, T> = [UploadItem<S>] extends [T] ? S : S & UploadItemsMustBe<T>;
+
+/** What tsc reports missing when an upload's items are not the parameter's `T`. */
+interface UploadItemsMustBe<T> {
+  readonly "an upload's items must be": T;
+}
+
+function isStreamResult<T>(source: Uploadable<T>): source is IStreamResult<T> {
   return typeof (source as Partial<IStreamResult<T>>).subscribe === "function";
 }
 
@@ -276,7 +356,7 @@ function isStreamResult<T>(source: IStreamResult<T> | AsyncIterable<T>): source 
  * pulled from the iterable only once the client subscribes, i.e. once the
  * invocation is sent, so none is lost; disposing stops the pull.
  */
-export function toStreamResult<T>(source: IStreamResult<T> | AsyncIterable<T>): IStreamResult<T> {
+export function toStreamResult<T>(source: Uploadable<T>): IStreamResult<T> {
   if (isStreamResult(source)) {
     return source;
   }

@@ -11,7 +11,11 @@ export type {
   HubStream,
   JsonWire,
   MessagePackWire,
+  ProtocolOptions,
   StreamOptions,
+  StreamSubscriber,
+  UploadOf,
+  Uploadable,
   Wire,
 } from "./runtime.js";
 export { json } from "./runtime.js";

@@ -33,8 +33,19 @@ export interface ConnectOptions extends IHttpConnectionOptions {
   keepAliveIntervalInMilliseconds?: number;
 }
 
+/**
+ * The connection of a hub object: a new one (not started) to `target` built
+ * from `options`, or `target`, a connection the application built.
+ */
+export function hubConnection(
+  target: HubConnection | string,
+  options: ConnectOptions | undefined,
+): HubConnection {
+  return typeof target === "string" ? connect(target, options) : target;
+}
+
 /** A new (not started) connection to `url`, built from `options`. */
-export function connect(url: string, options: ConnectOptions | undefined): HubConnection {
+function connect(url: string, options: ConnectOptions | undefined): HubConnection {
   const {
     reconnect,
     serverTimeoutInMilliseconds,
@@ -80,6 +91,17 @@ export interface StreamOptions {
 }
 
 /**
+ * A subscriber to a {@link HubStream}: the official client's `IStreamSubscriber`
+ * with `next` declared as a property, so that TypeScript checks its parameter
+ * strictly. (The official interfaces declare their members as methods, which
+ * TypeScript compares bivariantly: a `next(value: T)` would pass where the
+ * stream delivers `T | null`.)
+ */
+export interface StreamSubscriber<T> extends IStreamSubscriber<T> {
+  next: (value: T) => void;
+}
+
+/**
  * The items a hub streams to the client: subscribe to it as to the official
  * client's `IStreamResult`, or consume it with `for await`.
  *
@@ -88,7 +110,9 @@ export interface StreamOptions {
  * an exception), disposing a subscription or aborting the call's signal cancels
  * the invocation on the server.
  */
-export interface HubStream<T> extends IStreamResult<T>, AsyncIterable<T> {}
+export interface HubStream<T> extends IStreamResult<T>, AsyncIterable<T> {
+  subscribe: (subscriber: StreamSubscriber<T>) => ISubscription<T>;
+}
 
 type Subscribe<T> = (subscriber: IStreamSubscriber<T>) => ISubscription<T>;
 
@@ -219,7 +243,33 @@ function iterate<T>(subscribe: Subscribe<T>): AsyncIterator<T> {
   };
 }
 
-function isStreamResult<T>(source: IStreamResult<T> | AsyncIterable<T>): source is IStreamResult<T> {
+/**
+ * What an upload parameter whose items are `T`s accepts: an `AsyncIterable`
+ * (an async generator, a readable stream, a {@link HubStream}) or the official
+ * client's `IStreamResult` (a `Subject`).
+ */
+export type Uploadable<T> = IStreamResult<T> | AsyncIterable<T>;
+
+/** The type of the items an {@link Uploadable} `S` yields. */
+type UploadItem<S> =
+  S extends AsyncIterable<infer T> ? T : S extends IStreamResult<infer T> ? T : never;
+
+/**
+ * The type of an upload parameter whose items are `T`s, given the source `S`
+ * passed for it: `S` when its items are `T`s, else a type no value has (tsc
+ * then names {@link UploadItemsMustBe}). The official client declares
+ * `IStreamResult` with methods, which TypeScript compares bivariantly, so an
+ * `IStreamResult<T>` parameter would also take a `Subject<T | null>` or an
+ * untyped `new Subject()`; inferring `S` and checking its items does not.
+ */
+export type UploadOf<S, T> = [UploadItem<S>] extends [T] ? S : S & UploadItemsMustBe<T>;
+
+/** What tsc reports missing when an upload's items are not the parameter's `T`. */
+interface UploadItemsMustBe<T> {
+  readonly "an upload's items must be": T;
+}
+
+function isStreamResult<T>(source: Uploadable<T>): source is IStreamResult<T> {
   return typeof (source as Partial<IStreamResult<T>>).subscribe === "function";
 }
 
@@ -229,7 +279,7 @@ function isStreamResult<T>(source: IStreamResult<T> | AsyncIterable<T>): source 
  * pulled from the iterable only once the client subscribes, i.e. once the
  * invocation is sent, so none is lost; disposing stops the pull.
  */
-export function toStreamResult<T>(source: IStreamResult<T> | AsyncIterable<T>): IStreamResult<T> {
+export function toStreamResult<T>(source: Uploadable<T>): IStreamResult<T> {
   if (isStreamResult(source)) {
     return source;
   }

@@ -3,7 +3,12 @@
 
 import type { HubConnection } from "@microsoft/signalr";
 
-import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
+import {
+  type ConnectOptions,
+  type Disposable,
+  hubConnection,
+  registerHandlers,
+} from "./runtime.js";
 
 export interface EchoHub {
   /** The connection calls go through: start and stop it, watch its state. */
@@ -27,14 +32,15 @@ export interface EchoClient {
 export function createEchoHub(connection: HubConnection): EchoHub;
 export function createEchoHub(url: string, options?: ConnectOptions): EchoHub;
 export function createEchoHub(target: HubConnection | string, options?: ConnectOptions): EchoHub {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     echo(text: string): Promise<string> {
       return connection.invoke<string>("Echo", text);
     },
-    register(receiver: Partial<EchoClient>): Disposable {
-      return registerEchoClient(connection, receiver);
+    register(_receiver: Partial<EchoClient>): Disposable {
+      return registerHandlers(connection, [
+      ]);
     },
   };
 }

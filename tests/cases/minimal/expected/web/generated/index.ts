@@ -9,4 +9,7 @@ export type {
   Disposable,
   HubStream,
   StreamOptions,
+  StreamSubscriber,
+  UploadOf,
+  Uploadable,
 } from "./runtime.js";

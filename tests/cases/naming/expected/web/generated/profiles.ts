@@ -4,7 +4,12 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Profile } from "./models.js";
-import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
+import {
+  type ConnectOptions,
+  type Disposable,
+  hubConnection,
+  registerHandlers,
+} from "./runtime.js";
 
 export interface Profiles {
   /** The connection calls go through: start and stop it, watch its state. */
@@ -21,7 +26,7 @@ export interface Profiles {
 }
 
 export interface ProfileClient {
-  profileUpdated: (profile: Profile) => void | Promise<void>;
+  profileUpdated: (profile: Profile) => unknown;
 }
 
 /**
@@ -32,7 +37,7 @@ export interface ProfileClient {
 export function createProfiles(connection: HubConnection): Profiles;
 export function createProfiles(url: string, options?: ConnectOptions): Profiles;
 export function createProfiles(target: HubConnection | string, options?: ConnectOptions): Profiles {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     getProfile(userId: number): Promise<Profile> {
@@ -42,7 +47,9 @@ export function createProfiles(target: HubConnection | string, options?: Connect
       return connection.invoke<void>("update_profile", profile);
     },
     register(receiver: Partial<ProfileClient>): Disposable {
-      return registerProfileClient(connection, receiver);
+      return registerHandlers(connection, [
+        ["profile-updated", receiver.profileUpdated?.bind(receiver)],
+      ]);
     },
     onProfileUpdated(handler: ProfileClient["profileUpdated"]): Disposable {
       return registerHandlers(connection, [["profile-updated", handler]]);

@@ -4,7 +4,12 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Color, Priority, Swatch } from "./models.js";
-import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
+import {
+  type ConnectOptions,
+  type Disposable,
+  hubConnection,
+  registerHandlers,
+} from "./runtime.js";
 
 export interface PaletteHub {
   /** The connection calls go through: start and stop it, watch its state. */
@@ -23,7 +28,7 @@ export interface PaletteHub {
 }
 
 export interface PaletteClient {
-  colorChanged: (color: Color, mode: "fast" | "safe") => void | Promise<void>;
+  colorChanged: (color: Color, mode: "fast" | "safe") => unknown;
   choose: (choices: Color[]) => Color | Promise<Color>;
 }
 
@@ -38,7 +43,7 @@ export function createPaletteHub(
   target: HubConnection | string,
   options?: ConnectOptions,
 ): PaletteHub {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     paint(color: Color = "red", priority: Priority = 2, mode: "fast" | "safe" = "fast"): Promise<Swatch> {
@@ -48,7 +53,10 @@ export function createPaletteHub(
       return connection.invoke<Partial<Record<Color, Swatch>>>("Swatches", colors);
     },
     register(receiver: Partial<PaletteClient>): Disposable {
-      return registerPaletteClient(connection, receiver);
+      return registerHandlers(connection, [
+        ["ColorChanged", receiver.colorChanged?.bind(receiver)],
+        ["Choose", receiver.choose?.bind(receiver)],
+      ]);
     },
     onColorChanged(handler: PaletteClient["colorChanged"]): Disposable {
       return registerHandlers(connection, [["ColorChanged", handler]]);

@@ -4,7 +4,12 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Cat, CatInput, Dog, Owner } from "./models.js";
-import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
+import {
+  type ConnectOptions,
+  type Disposable,
+  hubConnection,
+  registerHandlers,
+} from "./runtime.js";
 
 export interface PetsHub {
   /** The connection calls go through: start and stop it, watch its state. */
@@ -21,7 +26,7 @@ export interface PetsHub {
 }
 
 export interface PetsClient {
-  adopted: (pet: Cat | Dog) => void | Promise<void>;
+  adopted: (pet: Cat | Dog) => unknown;
 }
 
 /**
@@ -32,7 +37,7 @@ export interface PetsClient {
 export function createPetsHub(connection: HubConnection): PetsHub;
 export function createPetsHub(url: string, options?: ConnectOptions): PetsHub;
 export function createPetsHub(target: HubConnection | string, options?: ConnectOptions): PetsHub {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     adopt(pet: CatInput | Dog): Promise<Owner> {
@@ -42,7 +47,9 @@ export function createPetsHub(target: HubConnection | string, options?: ConnectO
       return connection.invoke<Cat | Dog | null>("Find", key);
     },
     register(receiver: Partial<PetsClient>): Disposable {
-      return registerPetsClient(connection, receiver);
+      return registerHandlers(connection, [
+        ["Adopted", receiver.adopted?.bind(receiver)],
+      ]);
     },
     onAdopted(handler: PetsClient["adopted"]): Disposable {
       return registerHandlers(connection, [["Adopted", handler]]);

@@ -13,7 +13,12 @@ import type {
   Wrapper,
   WrapperInput,
 } from "./models.js";
-import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
+import {
+  type ConnectOptions,
+  type Disposable,
+  hubConnection,
+  registerHandlers,
+} from "./runtime.js";
 
 export interface ShapesHub {
   /** The connection calls go through: start and stop it, watch its state. */
@@ -32,7 +37,7 @@ export interface ShapesHub {
 }
 
 export interface ShapesClient {
-  treeChanged: (tree: Tree) => void | Promise<void>;
+  treeChanged: (tree: Tree) => unknown;
 }
 
 /**
@@ -46,7 +51,7 @@ export function createShapesHub(
   target: HubConnection | string,
   options?: ConnectOptions,
 ): ShapesHub {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     items(page: PageInput<ItemInput>): Promise<Page<Item>> {
@@ -62,7 +67,9 @@ export function createShapesHub(
       return connection.invoke<Wrapper[]>("Wrap", wrapper);
     },
     register(receiver: Partial<ShapesClient>): Disposable {
-      return registerShapesClient(connection, receiver);
+      return registerHandlers(connection, [
+        ["TreeChanged", receiver.treeChanged?.bind(receiver)],
+      ]);
     },
     onTreeChanged(handler: ShapesClient["treeChanged"]): Disposable {
       return registerHandlers(connection, [["TreeChanged", handler]]);

@@ -4,8 +4,13 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Event } from "./models.js";
-import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
-import { type Listener, registerListener } from "./ordersHub.js";
+import {
+  type ConnectOptions,
+  type Disposable,
+  hubConnection,
+  registerHandlers,
+} from "./runtime.js";
+import type { Listener } from "./ordersHub.js";
 
 export interface AuditHub {
   /** The connection calls go through: start and stop it, watch its state. */
@@ -28,14 +33,16 @@ export interface AuditHub {
 export function createAuditHub(connection: HubConnection): AuditHub;
 export function createAuditHub(url: string, options?: ConnectOptions): AuditHub;
 export function createAuditHub(target: HubConnection | string, options?: ConnectOptions): AuditHub {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     recent(limit: number = 10): Promise<Event[]> {
       return connection.invoke<Event[]>("Recent", limit);
     },
     register(receiver: Partial<Listener>): Disposable {
-      return registerListener(connection, receiver);
+      return registerHandlers(connection, [
+        ["Event", receiver.event?.bind(receiver)],
+      ]);
     },
     onEvent(handler: Listener["event"]): Disposable {
       return registerHandlers(connection, [["Event", handler]]);

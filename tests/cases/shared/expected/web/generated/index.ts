@@ -10,4 +10,7 @@ export type {
   Disposable,
   HubStream,
   StreamOptions,
+  StreamSubscriber,
+  UploadOf,
+  Uploadable,
 } from "./runtime.js";

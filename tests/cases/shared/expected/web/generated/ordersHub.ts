@@ -4,7 +4,12 @@
 import type { HubConnection } from "@microsoft/signalr";
 
 import type { Event, EventInput } from "./models.js";
-import { type ConnectOptions, type Disposable, connect, registerHandlers } from "./runtime.js";
+import {
+  type ConnectOptions,
+  type Disposable,
+  hubConnection,
+  registerHandlers,
+} from "./runtime.js";
 
 export interface OrdersHub {
   /** The connection calls go through: start and stop it, watch its state. */
@@ -20,7 +25,7 @@ export interface OrdersHub {
 }
 
 export interface Listener {
-  event: (event: Event) => void | Promise<void>;
+  event: (event: Event) => unknown;
 }
 
 /**
@@ -34,14 +39,16 @@ export function createOrdersHub(
   target: HubConnection | string,
   options?: ConnectOptions,
 ): OrdersHub {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     place(event: EventInput): Promise<number> {
       return connection.invoke<number>("Place", event);
     },
     register(receiver: Partial<Listener>): Disposable {
-      return registerListener(connection, receiver);
+      return registerHandlers(connection, [
+        ["Event", receiver.event?.bind(receiver)],
+      ]);
     },
     onEvent(handler: Listener["event"]): Disposable {
       return registerHandlers(connection, [["Event", handler]]);

@@ -7,11 +7,12 @@ import {
   type ConnectOptions,
   type Disposable,
   type JsonWire,
+  type ProtocolOptions,
   type Wire,
-  connect,
+  hubConnection,
   registerHandlers,
 } from "./runtime.js";
-import { type Dashboard, registerDashboard } from "./telemetryHub.js";
+import type { Dashboard } from "./telemetryHub.js";
 
 /** Maintenance, for operators. */
 export interface AdminHub<W extends Wire = JsonWire> {
@@ -42,24 +43,35 @@ export interface AdminHub<W extends Wire = JsonWire> {
  * The typed AdminHub over `connection`, or over a new connection to `url`
  * built from `options` (not started yet: call `connection.start()`). Calls send
  * the wire names and every parameter default explicitly.
+ *
+ * The hub protocol decides the types of `bytes` and datetimes: it is the one
+ * `options.protocol` names (JSON when none does); for a `connection` you built,
+ * `options.protocol` says which one it uses.
  */
-export function createAdminHub<W extends Wire = JsonWire>(connection: HubConnection): AdminHub<W>;
-export function createAdminHub<W extends Wire = JsonWire>(
-  url: string,
-  options?: ConnectOptions<W>,
+export function createAdminHub<W extends Wire>(
+  connection: HubConnection,
+  options: ProtocolOptions<W>,
 ): AdminHub<W>;
-export function createAdminHub<W extends Wire = JsonWire>(
+export function createAdminHub(url: string, options?: ConnectOptions<JsonWire>): AdminHub<JsonWire>;
+export function createAdminHub<W extends Wire>(
+  url: string,
+  options: ConnectOptions<W> & ProtocolOptions<W>,
+): AdminHub<W>;
+export function createAdminHub<W extends Wire>(
   target: HubConnection | string,
   options?: ConnectOptions<W>,
 ): AdminHub<W> {
-  const connection = typeof target === "string" ? connect(target, options) : target;
+  const connection = hubConnection(target, options);
   return {
     connection,
     reset(device: string): Promise<number> {
       return connection.invoke<number>("Reset", device);
     },
     register(receiver: Partial<Dashboard<W>>): Disposable {
-      return registerDashboard(connection, receiver);
+      return registerHandlers(connection, [
+        ["ReadingAdded", receiver.readingAdded?.bind(receiver)],
+        ["Acknowledge", receiver.acknowledge?.bind(receiver)],
+      ]);
     },
     onReadingAdded(handler: Dashboard<W>["readingAdded"]): Disposable {
       return registerHandlers(connection, [["ReadingAdded", handler]]);

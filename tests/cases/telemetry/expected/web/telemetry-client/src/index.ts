@@ -12,7 +12,11 @@ export type {
   HubStream,
   JsonWire,
   MessagePackWire,
+  ProtocolOptions,
   StreamOptions,
+  StreamSubscriber,
+  UploadOf,
+  Uploadable,
   Wire,
 } from "./runtime.js";
 export { json } from "./runtime.js";
