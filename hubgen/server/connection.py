@@ -19,6 +19,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from hubgen.server.authorization import ANONYMOUS, Principal
 from hubgen.server.transport import Transport, TransportClosed
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Connection:
         "items",
         "last_ping_sent",
         "last_received",
+        "principal",
         "protocol",
         "request",
         "timeout_armed",
@@ -81,14 +83,15 @@ class Connection:
         transport: Transport,
         options: HubOptions,
         request: HTTPConnection,
-        *,
-        user_identifier: str | None = None,
+        principal: Principal = ANONYMOUS,
     ) -> None:
         self.connection_id = connection_id
         self.protocol = protocol
         self.transport = transport
         self.request = request
-        self.user_identifier = user_identifier
+        #: Who the connection belongs to (user, credentials, user id).
+        self.principal = principal
+        self.user_identifier = principal.user_identifier
         #: Per-connection state for application code (``Context.Items``).
         self.items: dict[Any, Any] = {}
         #: Groups this connection belongs to (kept by the lifetime manager).

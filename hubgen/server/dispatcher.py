@@ -19,7 +19,7 @@ import functools
 import logging
 import sys
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hubgen.codec import CodecError
@@ -32,12 +32,16 @@ from hubgen.protocol.messages import (
     StreamInvocationMessage,
     StreamItemMessage,
 )
+from hubgen.server.authorization import Verdict
 from hubgen.server.clients import GroupManager, HubCallerClients
+from hubgen.server.filters import HubInvocationContext, HubLifetimeContext, compose
 from hubgen.server.hub import Hub, HubCallerContext
 from hubgen.spec import BindingError
 
 if TYPE_CHECKING:
+    from hubgen.server.authorization import Rules
     from hubgen.server.connection import Connection
+    from hubgen.server.filters import HubFilter
     from hubgen.server.lifetime import HubLifetimeManager
     from hubgen.server.options import HubOptions
     from hubgen.spec import HubSpec, Method
@@ -83,6 +87,10 @@ def error_detail(exc: BaseException, detailed: bool) -> str:
     if detailed:
         return f" {type(exc).__name__}: {exc}"
     return ""
+
+
+class _Unauthorized(Exception):
+    """The caller does not meet the method's ``@authorize`` rules."""
 
 
 class UploadStream(AsyncIterator[Any]):
@@ -140,6 +148,9 @@ class HubDispatcher:
         factory: Callable[[], Hub[Any, Any]],
         lifetime: HubLifetimeManager,
         options: HubOptions,
+        *,
+        filters: Sequence[HubFilter] = (),
+        method_rules: Mapping[str, Rules] | None = None,
     ) -> None:
         self.spec: HubSpec = hub_class.spec
         self.hub_class = hub_class
@@ -147,6 +158,10 @@ class HubDispatcher:
         self.lifetime = lifetime
         self.options = options
         self.groups = GroupManager(lifetime)
+        #: The filters, composed once; None without any.
+        self.pipeline = compose(filters)
+        #: ``@authorize`` rules by method name; None when no method has any.
+        self.method_rules = dict(method_rules) if method_rules else None
 
     def connect(self, connection: Connection) -> ConnectionDispatcher:
         return ConnectionDispatcher(self, connection)
@@ -166,7 +181,9 @@ class ConnectionDispatcher:
         "_context",
         "_hub",
         "_max_parallel",
+        "_method_rules",
         "_options",
+        "_pipeline",
         "_queue",
         "_queue_room",
         "_running",
@@ -183,6 +200,8 @@ class ConnectionDispatcher:
         self._spec = hub.spec
         self._options = hub.options
         self._max_parallel = hub.options.max_parallel_invocations
+        self._pipeline = hub.pipeline
+        self._method_rules = hub.method_rules
         self._start_call = _call_starter(asyncio.get_running_loop())
         self._connection = connection
         self._wire = connection.protocol.wire
@@ -215,7 +234,11 @@ class ConnectionDispatcher:
         return hub
 
     async def on_connected(self) -> None:
-        await self._create_hub().on_connected()
+        hub = self._create_hub()
+        if self._pipeline is None:
+            await hub.on_connected()
+        else:
+            await self._pipeline.on_connected(HubLifetimeContext(hub))
 
     async def on_disconnected(self, exception: BaseException | None) -> None:
         """Stop what still runs for the connection, then tell the hub."""
@@ -229,7 +252,11 @@ class ConnectionDispatcher:
             await asyncio.gather(*tasks, return_exceptions=True)
             self._tasks.clear()
         try:
-            await self._create_hub().on_disconnected(exception)
+            hub = self._create_hub()
+            if self._pipeline is None:
+                await hub.on_disconnected(exception)
+            else:
+                await self._pipeline.on_disconnected(HubLifetimeContext(hub), exception)
         except Exception:
             logger.exception("on_disconnected of %s raised", self._spec.name)
 
@@ -469,12 +496,14 @@ class ConnectionDispatcher:
                 )
                 return
             try:
-                hub = self._create_hub()
                 if uploads:
                     values = self._call_args(method, values, uploads)
-                result = await getattr(hub, method.name)(*values)
+                result = await self._call(method, values)
             except asyncio.CancelledError:
                 raise
+            except _Unauthorized:
+                await self._fail(invocation_id, self._unauthorized(target))
+                return
             except Exception as exc:
                 if not isinstance(exc, HubError):
                     logger.exception("hub method %s.%s raised", self._spec.name, method.name)
@@ -534,7 +563,9 @@ class ConnectionDispatcher:
         try:
             values = self._bind(method, message.arguments)
             try:
-                iterator = self._start_stream(method, values, uploads)
+                iterator = await self._start_stream(method, values, uploads)
+            except _Unauthorized:
+                error = self._unauthorized(target)
             except Exception as exc:
                 # The method failed before it returned its stream: a failed
                 # invocation, reported as ASP.NET Core reports one.
@@ -576,18 +607,47 @@ class ConnectionDispatcher:
                     logger.exception("closing stream %s.%s raised", self._spec.name, method.name)
         await self._send(CompletionMessage(invocation_id, error=error))
 
-    def _start_stream(
+    async def _start_stream(
         self, method: Method[Any], values: list[Any], uploads: list[UploadStream]
     ) -> AsyncIterator[Any]:
         """Call a streaming method: its stream, or what it raised."""
-        hub = self._create_hub()
-        produced = getattr(hub, method.name)(*self._call_args(method, values, uploads))
+        produced = await self._call(method, self._call_args(method, values, uploads))
         if not hasattr(produced, "__anext__"):
             raise TypeError(
                 f"The streaming method '{method.name}' must be an async generator "
                 f"(or return an async iterator), not {type(produced).__name__}."
             )
         return produced  # type: ignore[no-any-return]
+
+    def _call(self, method: Method[Any], values: list[Any]) -> Awaitable[Any]:
+        """Call a hub method on a new hub instance: the one place every path
+        (the fast path, queued invocations, uploads, streams) calls one, so
+        authorization and filters apply to all alike. Awaited, gives the
+        method's result; for a stream, its async iterator."""
+        hub = self._create_hub()
+        if self._method_rules is None and self._pipeline is None and not method.stream:
+            # nothing around it: the method's own coroutine
+            return getattr(hub, method.name)(*values)  # type: ignore[no-any-return]
+        return self._call_checked(hub, method, values)
+
+    async def _call_checked(
+        self, hub: Hub[Any, Any], method: Method[Any], values: list[Any]
+    ) -> Any:
+        if self._method_rules is not None:
+            rules = self._method_rules.get(method.name)
+            if rules is not None:
+                caller = self._connection
+                user, auth = caller.principal.user, caller.principal.auth
+                if await rules.check(user, auth, caller.request) is not Verdict.ALLOWED:
+                    raise _Unauthorized
+        if self._pipeline is not None:
+            return await self._pipeline.invoke(HubInvocationContext(hub, method, values))
+        produced = getattr(hub, method.name)(*values)
+        return produced if method.stream else await produced
+
+    def _unauthorized(self, target: str) -> str:
+        logger.debug("connection %s may not invoke %r", self._connection.connection_id, target)
+        return f"Failed to invoke '{target}' because user is unauthorized"
 
     # -- replies -------------------------------------------------------------------------
 

@@ -24,6 +24,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.websockets import WebSocket
 
 from hubgen.protocol.messages import PingMessage
+from hubgen.server.authorization import (
+    ANONYMOUS,
+    Principal,
+    Rules,
+    Verdict,
+    credentials_of,
+    user_of,
+)
 from hubgen.server.connection import ConnectionAborted
 from hubgen.server.http_transports import (
     MAX_UNPOLLED,
@@ -72,6 +80,8 @@ class _Record:
 
     connection_id: str
     token: str
+    #: Who negotiated it: every later request for it must be the same user.
+    principal: Principal = ANONYMOUS
     created: float = field(default_factory=time.monotonic)
     transport: str | None = None
     #: The SSE or Long Polling transport, which POSTs feed.
@@ -131,12 +141,30 @@ def _text(status: int, text: str = "") -> Response:
     return PlainTextResponse(text, status_code=status)
 
 
+def _default_user_id(request: HTTPConnection) -> str | None:
+    """The authenticated user's ``identity``, as ASP.NET Core's default user-id
+    provider takes the name-identifier claim."""
+    user = user_of(request.scope)
+    if not user.is_authenticated:
+        return None
+    try:
+        return str(user.identity)
+    except NotImplementedError:  # a BaseUser that does not say
+        return str(user.display_name)
+
+
 class HubEndpoint:
     """Serves one hub: negotiate and the transports."""
 
-    def __init__(self, handler: HubConnectionHandler, options: HubOptions) -> None:
+    def __init__(
+        self, handler: HubConnectionHandler, options: HubOptions, rules: Rules | None = None
+    ) -> None:
         self._handler = handler
         self._options = options
+        #: The hub's own ``@authorize`` rules, checked on every request.
+        self._rules = rules
+        self._user_id = options.user_id_provider or _default_user_id
+        self._warned_no_middleware = False
         self._records: dict[str, _Record] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         self._ping = {name: p.write(PingMessage()) for name, p in handler.protocols.items()}
@@ -187,7 +215,10 @@ class HubEndpoint:
                     "does not support this version."
                 }
             )
-        record = self._create(distinct_token=version >= 1)
+        principal, verdict = await self._authenticate(request)
+        if verdict is not Verdict.ALLOWED:
+            return self._refused(verdict)
+        record = self._create(principal, distinct_token=version >= 1)
         body: dict[str, object] = {
             "negotiateVersion": version,
             "connectionId": record.connection_id,
@@ -203,13 +234,59 @@ class HubEndpoint:
             json.dumps(body, separators=(",", ":")).encode(), media_type="application/json"
         )
 
-    def _create(self, *, distinct_token: bool) -> _Record:
+    def _create(self, principal: Principal, *, distinct_token: bool) -> _Record:
         connection_id = _new_id()
         token = _new_id() if distinct_token else connection_id
-        record = _Record(connection_id, token)
+        record = _Record(connection_id, token, principal)
         self._records[token] = record
         self._start_heartbeat()
         return record
+
+    # -- who is asking ------------------------------------------------------------------
+
+    async def _authenticate(self, request: HTTPConnection) -> tuple[Principal, Verdict]:
+        """Who sent ``request`` (as the application's authentication middleware
+        says), and whether the hub's rules let them in."""
+        scope = request.scope
+        user = user_of(scope)
+        auth = credentials_of(scope)
+        rules = self._rules
+        if rules is None:
+            verdict = Verdict.ALLOWED
+        else:
+            if "user" not in scope and not self._warned_no_middleware:
+                self._warned_no_middleware = True
+                logger.error(
+                    "hub %s requires authorization but no authentication middleware ran: "
+                    "every request is anonymous (add Starlette's AuthenticationMiddleware)",
+                    rules.hub,
+                )
+            verdict = await rules.check(user, auth, request)
+        if verdict is not Verdict.ALLOWED:
+            return ANONYMOUS, verdict
+        if not user.is_authenticated and self._options.user_id_provider is None:
+            return ANONYMOUS, verdict
+        return Principal(user, auth, self._user_id(request)), verdict
+
+    async def _admit(self, request: HTTPConnection, record: _Record) -> Verdict:
+        """A request for an existing connection: the hub's rules hold for it
+        too, and it must come from the user the connection belongs to (a
+        token is not a credential of its own)."""
+        principal, verdict = await self._authenticate(request)
+        if verdict is not Verdict.ALLOWED:
+            return verdict
+        if principal.user_identifier != record.principal.user_identifier:
+            logger.debug(
+                "connection %s: a request from another user was refused", record.connection_id
+            )
+            return Verdict.FORBIDDEN
+        return verdict
+
+    @staticmethod
+    def _refused(verdict: Verdict) -> Response:
+        if verdict is Verdict.UNAUTHENTICATED:
+            return PlainTextResponse("", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return _text(403)
 
     # -- transports --------------------------------------------------------------------
 
@@ -220,12 +297,20 @@ class HubEndpoint:
             )
             return
         token = _query(websocket, "id")
-        if token is None:
-            record = self._create(distinct_token=True)  # skipNegotiation
+        if token is None:  # skipNegotiation
+            principal, verdict = await self._authenticate(websocket)
+            if verdict is not Verdict.ALLOWED:
+                await self._deny(websocket, verdict.value, "")
+                return
+            record = self._create(principal, distinct_token=True)
         else:
             found = self._records.get(token)
             if found is None:
                 await self._deny(websocket, 404, "No Connection with that ID")
+                return
+            verdict = await self._admit(websocket, found)
+            if verdict is not Verdict.ALLOWED:
+                await self._deny(websocket, verdict.value, "")
                 return
             if found.transport is not None:
                 if found.transport != WebSocketTransport.name:
@@ -239,7 +324,7 @@ class HubEndpoint:
             await websocket.accept()
             # past the accept, the transport talks ASGI directly
             transport = WebSocketTransport(receive, send)
-            await self._handler.run(record.connection_id, transport, websocket)
+            await self._handler.run(record.connection_id, transport, websocket, record.principal)
         finally:
             self._records.pop(record.token, None)
 
@@ -262,6 +347,9 @@ class HubEndpoint:
         record = self._records.get(token)
         if record is None:
             return _text(404, "No Connection with that ID")
+        verdict = await self._admit(request, record)
+        if verdict is not Verdict.ALLOWED:
+            return self._refused(verdict)
         if method == "GET":
             accept = request.headers.get("accept", "")
             kind = (
@@ -325,7 +413,7 @@ class HubEndpoint:
         await transport.open()
         watcher = asyncio.get_running_loop().create_task(transport.watch(request.receive))
         try:
-            await self._handler.run(record.connection_id, transport, request)
+            await self._handler.run(record.connection_id, transport, request, record.principal)
         finally:
             watcher.cancel()
             self._records.pop(record.token, None)
@@ -339,7 +427,7 @@ class HubEndpoint:
             # The hub connection outlives every single poll: it runs on its own
             # and sees the first poll's request for its whole life.
             record.task = asyncio.get_running_loop().create_task(
-                self._handler.run(record.connection_id, transport, request),
+                self._handler.run(record.connection_id, transport, request, record.principal),
                 name=f"hubgen-longpolling-{record.connection_id}",
             )
         assert isinstance(transport, LongPollingTransport)
@@ -382,9 +470,11 @@ class HubEndpoint:
                 options.disconnect_timeout / 4,
             ),
         )
+        expiring = options.close_on_authentication_expiration
         while self._records:
             await asyncio.sleep(tick)
             now = time.monotonic()
+            wall = time.time()
             for token, record in list(self._records.items()):
                 if record.transport is None:
                     if now - record.created > options.disconnect_timeout:
@@ -402,6 +492,14 @@ class HubEndpoint:
                 if now - connection.last_ping_sent >= options.keep_alive_interval:
                     connection.last_ping_sent = now
                     connection.send(self._ping[connection.protocol.name])
+                if expiring:
+                    expires_at = connection.principal.expires_at
+                    if expires_at is not None and wall >= expires_at:
+                        connection.abort(
+                            ConnectionAborted("The connection's authentication expired."),
+                            allow_reconnect=True,
+                        )
+                        continue
                 if (
                     connection.timeout_armed
                     and now - connection.last_received > options.client_timeout

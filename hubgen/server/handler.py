@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from hubgen.protocol import ProtocolError, TransferFormat, get_protocol
 from hubgen.protocol.handshake import parse_handshake_request, write_handshake_response
 from hubgen.protocol.messages import CloseMessage, HubMessage, PingMessage
+from hubgen.server.authorization import ANONYMOUS, Principal
 from hubgen.server.connection import Connection, ConnectionAborted
 from hubgen.server.dispatcher import error_detail
 
@@ -53,8 +54,7 @@ class HubConnectionHandler:
         connection_id: str,
         transport: Transport,
         request: HTTPConnection,
-        *,
-        user_identifier: str | None = None,
+        principal: Principal = ANONYMOUS,
     ) -> None:
         """Serve one connection until it ends. Never raises for client errors."""
         buffer = bytearray()
@@ -62,12 +62,7 @@ class HubConnectionHandler:
         if protocol is None:
             return
         connection = Connection(
-            connection_id,
-            protocol,
-            transport,
-            self._options,
-            request,
-            user_identifier=user_identifier,
+            connection_id, protocol, transport, self._options, request, principal
         )
         dispatch = self._dispatcher.connect(connection)
         lifetime = self._dispatcher.lifetime

@@ -13,6 +13,7 @@ from hubgen.server.clients import (
 )
 
 if TYPE_CHECKING:
+    from starlette.authentication import AuthCredentials, BaseUser
     from starlette.requests import HTTPConnection
 
     from hubgen.server.connection import Connection
@@ -38,8 +39,21 @@ class HubCallerContext:
         return self._connection.connection_id
 
     @property
+    def user(self) -> BaseUser:
+        """The user the connection belongs to (Starlette's ``request.user`` when
+        it was made, fixed for its life); unauthenticated when nobody signed in."""
+        return self._connection.principal.user
+
+    @property
+    def auth(self) -> AuthCredentials:
+        """The user's credentials (Starlette's ``request.auth``): ``scopes``,
+        and ``expires_at`` with hubgen's bearer backend."""
+        return self._connection.principal.auth
+
+    @property
     def user_identifier(self) -> str | None:
-        """The user the connection belongs to, if the endpoint identifies users."""
+        """The id ``clients.user(id)`` reaches this connection by (from the
+        route's user-id provider); None for an anonymous connection."""
         return self._connection.user_identifier
 
     @property

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Flag
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
+
+    from hubgen.server.filters import HubFilter
 
 __all__ = ["HubOptions", "TransportType"]
 
@@ -69,6 +75,21 @@ class HubOptions:
     #: How long a client result (``await clients.client(id).method(...)``)
     #: may take before it fails with ``TimeoutError``; ``None`` waits forever.
     client_result_timeout: float | None = 30.0
+
+    #: Hub filters around every method call, connect and disconnect, the
+    #: first outermost (``hubgen.server.filters``). Options shared by several
+    #: routes share their filters; ``HubRoute(filters=...)`` adds a hub's own.
+    filters: tuple[HubFilter, ...] = ()
+    #: The user a connection belongs to, for ``clients.user(id)``: a function
+    #: of the request that created the connection (ASP.NET Core's
+    #: ``IUserIdProvider``). By default, the authenticated user's ``identity``
+    #: (Starlette's ``request.user``); None for anonymous connections.
+    user_id_provider: Callable[[HTTPConnection], str | None] | None = None
+    #: Close a connection once its credentials expire (ASP.NET Core's
+    #: ``CloseOnAuthenticationExpiration``): when ``request.auth`` has an
+    #: ``expires_at`` (hubgen's bearer backend sets it from the token), the
+    #: client is closed with an error then, and may reconnect with a fresh token.
+    close_on_authentication_expiration: bool = False
 
     def __post_init__(self) -> None:
         if self.max_parallel_invocations < 1:

@@ -10,6 +10,7 @@ from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
 
 from hubgen.protocol import get_protocol
+from hubgen.server.authorization import Rules, hub_rules, method_rules
 from hubgen.server.clients import ClientProxy, HubClients, SingleClientProxy
 from hubgen.server.dispatcher import HubDispatcher
 from hubgen.server.endpoint import HubEndpoint
@@ -19,7 +20,11 @@ from hubgen.server.lifetime import HubLifetimeManager, InMemoryLifetimeManager
 from hubgen.server.options import HubOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from starlette.types import Receive, Scope, Send
+
+    from hubgen.server.filters import HubFilter
 
 __all__ = ["HubRoute"]
 
@@ -80,7 +85,9 @@ class HubRoute(BaseRoute, Generic[H]):
     ``hub`` is your implementation (a subclass of the generated ``<Hub>Base``).
     A hub instance is made for every call: by calling ``factory`` if given,
     else ``hub()``. ``route.clients`` reaches connected clients from outside
-    hub methods (background tasks, other endpoints).
+    hub methods (background tasks, other endpoints). ``filters`` run around
+    this hub's calls after the ones in ``options.filters``; ``@authorize`` on
+    the hub class and its methods is read here, once.
     """
 
     def __init__(
@@ -92,6 +99,7 @@ class HubRoute(BaseRoute, Generic[H]):
         factory: Callable[[], H] | None = None,
         lifetime: HubLifetimeManager | None = None,
         name: str | None = None,
+        filters: Sequence[HubFilter] = (),
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"hub path must start with '/': {path!r}")
@@ -105,9 +113,24 @@ class HubRoute(BaseRoute, Generic[H]):
             protocol = get_protocol(protocol_name)
             if protocol is not None:
                 hub.spec.warm(protocol.wire)
-        dispatcher = HubDispatcher(hub, factory or hub, self.lifetime, self.options)
+        spec = hub.spec
+        rules = {
+            method.name: found
+            for method in spec.methods.values()
+            if (found := method_rules(hub, spec.name, method.name)) is not None
+        }
+        dispatcher = HubDispatcher(
+            hub,
+            factory or hub,
+            self.lifetime,
+            self.options,
+            filters=(*self.options.filters, *filters),
+            method_rules=rules,
+        )
         self._handler = HubConnectionHandler(dispatcher, self.options)
-        self._endpoint = HubEndpoint(self._handler, self.options)
+        #: The hub's own ``@authorize`` rules (None: anyone may connect).
+        self.rules: Rules | None = hub_rules(hub, spec.name)
+        self._endpoint = HubEndpoint(self._handler, self.options, self.rules)
         self._transport_path = self.path.lower()
         self._negotiate_path = (self.path.rstrip("/") + "/negotiate").lower()
         self._clients: HubClients[Any, Any] = HubClients(

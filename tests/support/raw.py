@@ -38,16 +38,25 @@ class RawClient:
         handshake: bool = True,
         protocol: str = "json",
         headers: dict[str, str] | None = None,
+        access_token: str | None = None,
     ) -> RawClient:
+        """``access_token`` goes in the query string of negotiate and of the
+        WebSocket request, as browsers send it."""
         connection_id = None
         query = ""
+        token = "" if access_token is None else f"access_token={access_token}"
         if negotiate:
             async with httpx.AsyncClient() as http:
-                response = await http.post(f"{base_url}{path}/negotiate?negotiateVersion=1")
+                response = await http.post(
+                    f"{base_url}{path}/negotiate?negotiateVersion=1"
+                    + (f"&{token}" if token else "")
+                )
                 response.raise_for_status()
                 body = response.json()
             connection_id = body["connectionId"]
-            query = f"?id={body['connectionToken']}"
+            query = f"?id={body['connectionToken']}" + (f"&{token}" if token else "")
+        elif token:
+            query = f"?{token}"
         ws_url = base_url.replace("http://", "ws://", 1) + path + query
         ws = await connect(ws_url, additional_headers=headers or {}, open_timeout=5)
         client = cls(ws, connection_id)

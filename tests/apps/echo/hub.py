@@ -135,6 +135,12 @@ class EchoHubImpl(EchoHubBase):
     async def whoami(self) -> str:
         return self.context.connection_id
 
+    async def user_name(self) -> str | None:
+        return self.context.user_identifier
+
+    async def send_user(self, user: str, text: str) -> None:
+        await self.clients.user(user).message(text)
+
     async def ask_caller(self, question: str) -> int:
         return await self.clients.caller.ask(question)
 

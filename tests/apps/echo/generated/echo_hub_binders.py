@@ -38,6 +38,8 @@ HUB: Final = HubSpec(
         MethodSpec("send_group", "SendGroup"),
         MethodSpec("send_others_in_group", "SendOthersInGroup"),
         MethodSpec("whoami", "Whoami"),
+        MethodSpec("user_name", "UserName"),
+        MethodSpec("send_user", "SendUser"),
         MethodSpec("ask_caller", "AskCaller"),
         MethodSpec("ask_client", "AskClient"),
         MethodSpec("abort_me", "AbortMe"),

@@ -36,6 +36,8 @@ _LEAVE: Final[Method[None]] = HUB.method("leave")
 _SEND_GROUP: Final[Method[None]] = HUB.method("send_group")
 _SEND_OTHERS_IN_GROUP: Final[Method[None]] = HUB.method("send_others_in_group")
 _WHOAMI: Final[Method[str]] = HUB.method("whoami")
+_USER_NAME: Final[Method[str | None]] = HUB.method("user_name")
+_SEND_USER: Final[Method[None]] = HUB.method("send_user")
 _ASK_CALLER: Final[Method[int]] = HUB.method("ask_caller")
 _ASK_CLIENT: Final[Method[int]] = HUB.method("ask_client")
 _ABORT_ME: Final[Method[None]] = HUB.method("abort_me")
@@ -132,6 +134,14 @@ class EchoHubClient(HubProxy):
 
     async def whoami(self) -> str:
         return await self._invoke(_WHOAMI)
+
+    async def user_name(self) -> str | None:
+        """The caller's user identifier (None when anonymous)."""
+        return await self._invoke(_USER_NAME)
+
+    async def send_user(self, user: str, text: str) -> None:
+        """Sends ``text`` to every connection of ``user``."""
+        await self._invoke(_SEND_USER, user, text)
 
     async def ask_caller(self, question: str) -> int:
         return await self._invoke(_ASK_CALLER, question)

@@ -120,6 +120,14 @@ class EchoHubBase(Hub[EchoClientProxy, EchoClientSingleProxy]):
     async def whoami(self) -> str: ...
 
     @abc.abstractmethod
+    async def user_name(self) -> str | None:
+        """The caller's user identifier (None when anonymous)."""
+
+    @abc.abstractmethod
+    async def send_user(self, user: str, text: str) -> None:
+        """Sends ``text`` to every connection of ``user``."""
+
+    @abc.abstractmethod
     async def ask_caller(self, question: str) -> int: ...
 
     @abc.abstractmethod

@@ -52,6 +52,10 @@ export interface EchoHub<W extends Wire = JsonWire> {
   sendGroup(group: string, text: string): Promise<void>;
   sendOthersInGroup(group: string, text: string): Promise<void>;
   whoami(): Promise<string>;
+  /** The caller's user identifier (None when anonymous). */
+  userName(): Promise<string | null>;
+  /** Sends ``text`` to every connection of ``user``. */
+  sendUser(user: string, text: string): Promise<void>;
   askCaller(question: string): Promise<number>;
   askClient(connectionId: string, question: string): Promise<number>;
   abortMe(): Promise<void>;
@@ -186,6 +190,12 @@ export function createEchoHub<W extends Wire>(
     },
     whoami(): Promise<string> {
       return connection.invoke<string>("Whoami");
+    },
+    userName(): Promise<string | null> {
+      return connection.invoke<string | null>("UserName");
+    },
+    sendUser(user: string, text: string): Promise<void> {
+      return connection.invoke<void>("SendUser", user, text);
     },
     askCaller(question: string): Promise<number> {
       return connection.invoke<number>("AskCaller", question);
