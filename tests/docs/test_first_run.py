@@ -208,3 +208,63 @@ def test_an_interrupted_run_says_where_it_stopped(tmp_path: Path) -> None:
         line("not run", 5, ": interrupted"),
         "scripts/test: interrupted",
     ]
+
+
+#: A stand-in that says it ran: "[name args]".
+STAND_IN = '#!/usr/bin/env bash\necho "[$(basename "$0") $*]"\n'
+
+
+@pytest.mark.parametrize("node", [True, False])
+def test_serve_example_says_what_it_does_before_each_step(tmp_path: Path, node: bool) -> None:
+    root = tmp_path / "hubgen"
+    (root / "scripts").mkdir(parents=True)
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / "examples" / "chat" / "web").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "serve-example", root / "scripts")
+    stand_ins = [
+        root / "scripts" / "bootstrap",
+        root / ".venv" / "bin" / "hubgen",
+        root / ".venv" / "bin" / "python",
+        root / "examples" / "chat" / "web" / "build",
+    ]
+    # PATH: the few system tools the script needs, and node/npm only when asked
+    system = tmp_path / "system"
+    system.mkdir()
+    for tool in ("bash", "dirname", "basename"):
+        found = shutil.which(tool)
+        assert found is not None
+        (system / tool).symlink_to(found)
+    if node:
+        stand_ins += [system / "node", system / "npm"]
+    for path in stand_ins:
+        path.write_text(STAND_IN)
+        path.chmod(0o755)
+    result = subprocess.run(
+        [str(root / "scripts" / "serve-example"), "--port", "9000"],
+        env={"PATH": str(system)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout
+    # what the script says (stderr) and the steps it runs (stdout), as written
+    web = (
+        [
+            "serve-example: building the web page (npm ci the first time, tsc, esbuild)",
+            "[build ]",
+        ]
+        if node
+        else ["serve-example: Node.js/npm not found; serving the hub without the web page"]
+    )
+    assert result.stdout.splitlines() == [
+        "serve-example: installing hubgen and uvicorn into .venv (pinned versions; about half "
+        "a minute the first time)",
+        "[bootstrap ]",
+        "serve-example: generating the chat server, Python client and TypeScript package from "
+        "chat/contract.py",
+        "[hubgen generate]",
+        *web,
+        "serve-example: starting the server (python -m chat.server --port 9000); Ctrl-C stops it",
+        "[python -m chat.server --port 9000]",
+    ]
