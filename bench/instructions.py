@@ -301,11 +301,33 @@ def _wait_for_file(path: Path, timeout: float = 30) -> None:
     time.sleep(0.2)  # let the dump finish
 
 
+#: The packages the profile names; the rest is "other" (C functions: "builtins").
+PROFILED_PACKAGES = ("hubgen", "uvicorn", "websockets", "starlette", "asyncio")
+
+
+def _module_file(filename: str) -> str | None:
+    """``filename`` relative to the ``sys.path`` entry it is imported from
+    (the deepest that holds it, as site-packages sits inside a venv that may
+    sit inside the checkout), e.g. ``uvicorn/main.py``; None if no entry does."""
+    path = Path(filename)
+    if not path.is_absolute():
+        return None
+    best: Path | None = None
+    for entry in (*sys.path, str(ROOT)):
+        base = Path(entry or ".").absolute()
+        if path.is_relative_to(base) and (best is None or len(base.parts) > len(best.parts)):
+            best = base
+    return None if best is None else path.relative_to(best).as_posix()
+
+
 def _package(filename: str) -> str:
-    for name in ("hubgen", "uvicorn", "websockets", "starlette", "asyncio"):
-        if f"/{name}/" in filename:
-            return name
-    return "builtins" if filename == "~" else "other"
+    """The top-level package a profiled function's file belongs to, by the
+    module it is imported as, not by a fragment of its path."""
+    if filename == "~":
+        return "builtins"
+    module = _module_file(filename)
+    top = None if module is None else module.split("/", 1)[0]
+    return top if top in PROFILED_PACKAGES else "other"
 
 
 def print_profile(path: Path, count: int) -> None:
@@ -318,7 +340,7 @@ def print_profile(path: Path, count: int) -> None:
         package = _package(filename)
         by_package[package] = by_package.get(package, 0.0) + self_time
         if package == "hubgen":
-            where = filename[filename.rindex("/hubgen/") + 1 :]
+            where = _module_file(filename)
             own.append((self_time, calls / count, f"{where}:{line} {function}"))
     total = sum(by_package.values()) or 1.0
     print("share of Python-level time, by package:")

@@ -65,14 +65,9 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _summary(changes: Sequence[Change]) -> str:
-    verbs = {
-        ChangeKind.MISSING: "created",
-        ChangeKind.STALE: "updated",
-        ChangeKind.EXTRA: "removed",
-    }
     counts = [
-        f"{sum(1 for c in changes if c.kind is kind)} {verb}"
-        for kind, verb in verbs.items()
+        f"{sum(1 for c in changes if c.kind is kind)} {kind.done}"
+        for kind in ChangeKind
         if any(c.kind is kind for c in changes)
     ]
     return ", ".join(counts)
@@ -120,7 +115,7 @@ def _generate(args: argparse.Namespace, out: TextIO) -> int:
         print(f"hubgen: {len(files)} generated files are up to date", file=out)
         return EXIT_OK
     for change in changes:
-        print(f"{change.kind.value:>7}: {_display(change.path)}", file=out)
+        print(f"{change.kind.done}: {_display(change.path)}", file=out)
     if changes:
         print(f"hubgen: {_summary(changes)}", file=out)
     else:

@@ -34,9 +34,20 @@ class GeneratedFile:
 
 
 class ChangeKind(StrEnum):
+    """How a file differs: its value says so before writing (``--check``),
+    :attr:`done` what :func:`write` did about it."""
+
     MISSING = "missing"  #: to be created
     STALE = "stale"  #: exists with other content
     EXTRA = "extra"  #: generated earlier, no longer produced: to be removed
+
+    @property
+    def done(self) -> str:
+        """``created``, ``updated`` or ``removed``."""
+        return _DONE[self]
+
+
+_DONE = {ChangeKind.MISSING: "created", ChangeKind.STALE: "updated", ChangeKind.EXTRA: "removed"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,12 @@ or profiles it with cProfile."""
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import pytest
 
-from bench.instructions import SIMULATED, main
+from bench.instructions import SIMULATED, _package, main
 
 pytestmark = pytest.mark.slow
 
@@ -59,3 +61,24 @@ def test_profile_splits_the_time_by_package(capsys: pytest.CaptureFixture[str]) 
     assert {"hubgen", "uvicorn", "websockets"} <= shares.keys(), out
     assert 95 < sum(shares.values()) < 105, out
     assert "hubgen/server/dispatcher.py" in out
+
+
+def test_profile_attributes_frames_by_module_wherever_the_checkout_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A clone in a folder named hubgen (what `git clone .../hubgen` makes)
+    with its venv inside: uvicorn's and websockets' files live under
+    ``hubgen/.venv``, and still are not hubgen's."""
+    clone = Path("/home/ci/hubgen")
+    site = clone / ".venv/lib/python3.11/site-packages"
+    stdlib = Path("/usr/lib/python3.11")
+    monkeypatch.setattr(sys, "path", [str(clone), str(stdlib), str(site)])
+    assert _package(f"{site}/uvicorn/protocols/websockets/websockets_sansio_impl.py") == "uvicorn"
+    assert _package(f"{site}/websockets/frames.py") == "websockets"
+    assert _package(f"{site}/starlette/routing.py") == "starlette"
+    assert _package(f"{site}/hubgen_plugin/hubgen/x.py") == "other"
+    assert _package(f"{clone}/hubgen/server/dispatcher.py") == "hubgen"
+    assert _package(f"{stdlib}/asyncio/events.py") == "asyncio"
+    assert _package(f"{stdlib}/json/decoder.py") == "other"
+    assert _package("~") == "builtins"
+    assert _package("<frozen importlib._bootstrap>") == "other"

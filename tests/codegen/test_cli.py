@@ -23,8 +23,10 @@ def project(tmp_path: Path) -> Path:
 def test_generate_then_check_is_clean(project: Path) -> None:
     result = hubgen(project, "generate")
     assert result.returncode == 0, result.stderr
-    assert f"missing: {GENERATED}" in result.stdout
-    assert "hubgen: 8 created" in result.stdout
+    # what it did, not what was wrong before: "missing: ..." read like an error
+    assert f"created: {GENERATED}" in result.stdout
+    assert "missing" not in result.stdout
+    assert result.stdout.splitlines()[-1] == "hubgen: 8 created"
     check = hubgen(project, "generate", "--check")
     assert check.returncode == 0, check.stderr
     assert "8 generated files are up to date" in check.stdout
@@ -52,7 +54,12 @@ def test_check_names_stale_missing_and_extra_files_and_writes_nothing(project: P
     assert generated_tree(project) == before
     fixed = hubgen(project, "generate")
     assert fixed.returncode == 0
-    assert "hubgen: 1 created, 1 updated, 1 removed" in fixed.stdout
+    assert fixed.stdout.splitlines() == [
+        f"updated: {GENERATED}",
+        "created: web/generated/index.ts",
+        "removed: chat/generated/old_hub_server.py",
+        "hubgen: 1 created, 1 updated, 1 removed",
+    ]
     assert not extra.exists()
     assert hubgen(project, "generate", "--check").returncode == 0
 

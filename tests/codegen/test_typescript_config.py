@@ -120,7 +120,7 @@ def test_generate_writes_a_package_and_checks_it(
     removed = sorted(
         line.split(": ", 1)[1]
         for line in capsys.readouterr().out.splitlines()
-        if line.lstrip().startswith("extra: ")
+        if line.startswith("removed: ")
     )
     assert removed == [
         "web/echo-client/README.md",

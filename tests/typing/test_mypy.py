@@ -56,12 +56,12 @@ def mypy_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MYPYPATH", str(ROOT / "examples" / "chat"))
 
 
-@pytest.mark.parametrize("name", ["server_ok.py", "client_ok.py"])
+@pytest.mark.parametrize("name", ["server_ok.py", "client_ok.py", "models_ok.py"])
 def test_correct_usage_type_checks(name: str) -> None:
     assert run_mypy(HERE / "cases" / name) == []
 
 
-@pytest.mark.parametrize("name", ["server_misuse.py", "client_misuse.py"])
+@pytest.mark.parametrize("name", ["server_misuse.py", "client_misuse.py", "models_misuse.py"])
 def test_misuse_is_rejected_line_by_line(name: str) -> None:
     path = HERE / "cases" / name
     expected = expected_errors(path)
