@@ -17,6 +17,23 @@ __all__ = [
 ]
 
 
+def exception_text(exc: BaseException) -> str:
+    """``exc``'s message; when it has none (``httpx`` raises ``ReadError('')``
+    for a reset connection), its type's name and the first message found down
+    its chain of causes (``ReadError: [Errno 104] Connection reset by peer``)."""
+    text = str(exc)
+    if text:
+        return text
+    seen = {id(exc)}
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if str(cause):
+            return f"{type(exc).__name__}: {cause}"
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return type(exc).__name__
+
+
 class HubConnectionError(Exception):
     """The connection failed, or is not in a state that allows the operation.
 
