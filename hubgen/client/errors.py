@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConnectionClosedError",
+    "ConnectionLostError",
     "HandshakeError",
     "HubConnectionError",
     "NegotiationError",
@@ -61,4 +62,15 @@ class ConnectionClosedError(HubConnectionError):
     """A call could not complete because the connection closed first.
 
     ``__cause__`` is the error that closed the connection, if there was one.
+    """
+
+
+class ConnectionLostError(ConnectionClosedError):
+    """A call, stream or upload was in flight when the connection was lost:
+    the transport broke or ended, or the server went silent for longer than
+    ``server_timeout``. Whether the server ran the call is unknown.
+
+    With automatic reconnect on, the connection is already trying to come
+    back: later calls work once it has (``on_reconnected``). ``__cause__`` is
+    the error that ended the connection, if there was one.
     """
