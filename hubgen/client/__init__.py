@@ -14,20 +14,31 @@ typing::
         chat = ChatHubClient(connection)
         with chat.on_message_received(show):
             await chat.send("hello")
+
+``HubConnection(url, reconnect=True)`` brings a lost connection back by itself
+(see :mod:`hubgen.client.retry`).
 """
 
 from __future__ import annotations
 
 from hubgen.client.errors import (
     ConnectionClosedError,
+    ConnectionLostError,
     HandshakeError,
     HubConnectionError,
     NegotiationError,
     TransportError,
 )
-from hubgen.client.hub_connection import CloseCallback, HubConnection, HubConnectionState
+from hubgen.client.hub_connection import (
+    CloseCallback,
+    HubConnection,
+    HubConnectionState,
+    ReconnectedCallback,
+    ReconnectingCallback,
+)
 from hubgen.client.proxy import HubProxy
 from hubgen.client.registration import Registration
+from hubgen.client.retry import DefaultRetryPolicy, RetryContext, RetryPolicy
 from hubgen.client.stream import HubStream
 from hubgen.client.transport import TransportName
 from hubgen.errors import HubError
@@ -35,6 +46,8 @@ from hubgen.errors import HubError
 __all__ = [
     "CloseCallback",
     "ConnectionClosedError",
+    "ConnectionLostError",
+    "DefaultRetryPolicy",
     "HandshakeError",
     "HubConnection",
     "HubConnectionError",
@@ -43,7 +56,11 @@ __all__ = [
     "HubProxy",
     "HubStream",
     "NegotiationError",
+    "ReconnectedCallback",
+    "ReconnectingCallback",
     "Registration",
+    "RetryContext",
+    "RetryPolicy",
     "TransportError",
     "TransportName",
 ]

@@ -10,11 +10,29 @@ from __future__ import annotations
 
 __all__ = [
     "ConnectionClosedError",
+    "ConnectionLostError",
     "HandshakeError",
     "HubConnectionError",
     "NegotiationError",
     "TransportError",
 ]
+
+
+def exception_text(exc: BaseException) -> str:
+    """``exc``'s message; when it has none (``httpx`` raises ``ReadError('')``
+    for a reset connection), its type's name and the first message found down
+    its chain of causes (``ReadError: [Errno 104] Connection reset by peer``)."""
+    text = str(exc)
+    if text:
+        return text
+    seen = {id(exc)}
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if str(cause):
+            return f"{type(exc).__name__}: {cause}"
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return type(exc).__name__
 
 
 class HubConnectionError(Exception):
@@ -44,4 +62,15 @@ class ConnectionClosedError(HubConnectionError):
     """A call could not complete because the connection closed first.
 
     ``__cause__`` is the error that closed the connection, if there was one.
+    """
+
+
+class ConnectionLostError(ConnectionClosedError):
+    """A call, stream or upload was in flight when the connection was lost:
+    the transport broke or ended, or the server went silent for longer than
+    ``server_timeout``. Whether the server ran the call is unknown.
+
+    With automatic reconnect on, the connection is already trying to come
+    back: later calls work once it has (``on_reconnected``). ``__cause__`` is
+    the error that ended the connection, if there was one.
     """

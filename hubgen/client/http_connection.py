@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import ssl
 from collections.abc import Collection, Mapping
 from typing import Final
 
@@ -115,6 +117,14 @@ class _SendQueue:
             self._batch.set_exception(HubConnectionError("Connection stopped."))
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS settings, built once: loading the CA bundle takes
+    tens of milliseconds of CPU, too much to spend (blocking the event loop)
+    on every start and every reconnect attempt."""
+    return httpx.create_ssl_context()
+
+
 def _consume(future: asyncio.Future[None]) -> None:
     if not future.cancelled():
         future.exception()
@@ -153,7 +163,9 @@ class HttpConnection:
         self._headers = headers
         self._skip_negotiation = skip_negotiation
         self._connect_timeout = connect_timeout
-        self._http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=True)
+        self._http = httpx.AsyncClient(
+            timeout=HTTP_TIMEOUT, follow_redirects=True, verify=_tls_context()
+        )
         self.transport: Transport | None = None
         self.connection_id: str | None = None
         self._queue: _SendQueue | None = None

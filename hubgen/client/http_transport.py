@@ -27,7 +27,7 @@ from typing import Final
 
 import httpx
 
-from hubgen.client.errors import TransportError
+from hubgen.client.errors import TransportError, exception_text
 from hubgen.client.negotiate import USER_AGENT, http_error_text, merge_headers, resolve_token
 from hubgen.client.transport import Transport, TransportContext
 
@@ -159,9 +159,7 @@ class HttpTransport(Transport):
                 "POST", url, content=content, headers={"Content-Type": content_type}
             )
         except httpx.HTTPError as exc:
-            raise TransportError(
-                f"Sending to the server failed: {exc or type(exc).__name__}"
-            ) from exc
+            raise TransportError(f"Sending to the server failed: {exception_text(exc)}") from exc
         if not response.is_success:
             raise TransportError(http_error_text(response))
 

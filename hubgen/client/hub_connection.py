@@ -15,6 +15,15 @@ Handlers for server calls run one after another, in the order the calls
 arrived, in a task of their own: a handler may await ``invoke`` (the reply is
 read meanwhile) or call ``stop()``. A handler that takes long delays the ones
 after it; start a task from it if that matters.
+
+With ``reconnect=`` (see :mod:`hubgen.client.retry`) a connection that was
+lost after a successful start comes back by itself, as the official clients'
+``withAutomaticReconnect()`` does: it negotiates again (a new connection id,
+the same transport fallback) after each wait the retry policy picks, while
+``on_reconnecting`` / ``on_reconnected`` / ``on_close`` callbacks tell the
+application. Handlers stay registered; calls in flight when the connection
+was lost fail with :class:`~hubgen.client.ConnectionLostError`, and calls made
+while reconnecting fail at once.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from urllib.parse import urlsplit
 
 from hubgen.client.errors import (
     ConnectionClosedError,
+    ConnectionLostError,
     HandshakeError,
     HubConnectionError,
 )
@@ -38,6 +48,7 @@ from hubgen.client.handlers import Handler, HandlerRegistry
 from hubgen.client.http_connection import HttpConnection
 from hubgen.client.negotiate import AccessToken
 from hubgen.client.registration import Registration
+from hubgen.client.retry import Reconnect, RetryContext, RetryPolicy, retry_policy
 from hubgen.client.stream import HubStream
 from hubgen.client.transport import TRANSPORT_NAMES, TransportName
 from hubgen.errors import HubError
@@ -58,7 +69,13 @@ from hubgen.protocol import (
     write_handshake_request,
 )
 
-__all__ = ["CloseCallback", "HubConnection", "HubConnectionState"]
+__all__ = [
+    "CloseCallback",
+    "HubConnection",
+    "HubConnectionState",
+    "ReconnectedCallback",
+    "ReconnectingCallback",
+]
 
 logger = logging.getLogger("hubgen.client")
 
@@ -67,6 +84,13 @@ T = TypeVar("T")
 #: Called once when a started connection closes, with the error that closed
 #: it (None for a normal close); may be async.
 CloseCallback: TypeAlias = Callable[[Exception | None], Awaitable[None] | None]
+#: Called when a lost connection starts reconnecting, with the error that
+#: ended it (None if it ended without one); may be async.
+ReconnectingCallback: TypeAlias = Callable[[Exception | None], Awaitable[None] | None]
+#: Called when a reconnect succeeded, with the new connection id (None when
+#: negotiation is skipped); may be async.
+ReconnectedCallback: TypeAlias = Callable[[str | None], Awaitable[None] | None]
+_Callback: TypeAlias = Callable[[Any], Awaitable[None] | None]
 
 _CANCELED: Final = "Invocation canceled due to the underlying connection being closed."
 _NOT_CONNECTED: Final = "Cannot send data if the connection is not in the 'Connected' State."
@@ -76,6 +100,7 @@ _STOPPED_HANDSHAKE: Final = "The connection was stopped before the hub handshake
 _CLOSED_HANDSHAKE: Final = (
     "The underlying connection was closed before the hub handshake could complete."
 )
+_UNKNOWN_REASON: Final = "Attempting to reconnect due to an unknown error."
 #: How long a graceful stop waits for queued messages (the Close message) to go out.
 _FLUSH_TIMEOUT: Final = 2.0
 
@@ -87,6 +112,8 @@ class HubConnectionState(StrEnum):
     CONNECTING = "Connecting"
     CONNECTED = "Connected"
     DISCONNECTING = "Disconnecting"
+    #: The connection was lost and is coming back (automatic reconnect).
+    RECONNECTING = "Reconnecting"
 
 
 def _identity(value: Any) -> Any:
@@ -113,6 +140,16 @@ def split_streams(args: Sequence[Any]) -> tuple[list[Any], list[AsyncIterable[An
 
 _Pending: TypeAlias = "asyncio.Future[Any] | HubStream[Any]"
 
+#: Why a session ends: ``stop()``, a Close message from the server, or the
+#: connection was lost (transport broke or ended, server timeout, bad data).
+_Cause: TypeAlias = Literal["stop", "server", "lost"]
+
+
+def _lost_text(error: BaseException | None) -> str:
+    if error is None:
+        return "The connection to the server was lost."
+    return f"The connection to the server was lost: {error}"
+
 
 class _Session:
     """Everything that lives for one start → close cycle."""
@@ -133,6 +170,19 @@ class _Session:
         self.next_keep_alive = loop.time()
         self.closing = False
         self.close_task: asyncio.Task[None] | None = None
+        self.close_cause: _Cause = "lost"
+        self.close_error: Exception | None = None
+
+    def failure(self) -> ConnectionClosedError:
+        """What a call in flight fails with once this session is closing."""
+        error = self.close_error
+        failure: ConnectionClosedError
+        if self.close_cause == "lost":
+            failure = ConnectionLostError(_lost_text(error))
+        else:
+            failure = ConnectionClosedError(str(error) if error is not None else _CANCELED)
+        failure.__cause__ = error
+        return failure
 
 
 class HubConnection:
@@ -161,6 +211,14 @@ class HubConnection:
     nothing for ``server_timeout`` seconds (neither over Long Polling, which
     keeps itself alive); the server must answer the handshake within
     ``handshake_timeout`` seconds.
+
+    ``reconnect`` turns on automatic reconnect: ``True`` for the official
+    clients' waits (0, 2, 10 and 30 seconds, then give up), a list of waits in
+    seconds, or a :class:`~hubgen.client.RetryPolicy`. It applies once the
+    connection has started (a failing ``start()`` raises, as without it), to
+    a connection that was *lost* — the transport broke, or the server went
+    silent for ``server_timeout`` — or that the server closed with
+    ``allowReconnect``; never after ``stop()``.
     """
 
     def __init__(
@@ -175,6 +233,7 @@ class HubConnection:
         server_timeout: float = 30.0,
         handshake_timeout: float = 15.0,
         transports: TransportName | Collection[TransportName] | None = None,
+        reconnect: Reconnect = False,
     ) -> None:
         scheme = urlsplit(url).scheme.lower()
         self._transports = _allowed_transports(transports)
@@ -207,19 +266,28 @@ class HubConnection:
         self.keep_alive_interval = keep_alive_interval
         self.server_timeout = server_timeout
         self.handshake_timeout = handshake_timeout
+        #: The automatic reconnect policy; None when reconnect is off.
+        self.retry_policy: RetryPolicy | None = retry_policy(reconnect)
         self._access_token = access_token
         self._headers = dict(headers) if headers else None
         self._skip_negotiation = skip_negotiation
         self._text = protocol.transfer_format is TransferFormat.TEXT
         self._ping = self._encode(PingMessage())
         self._handlers = HandlerRegistry()
-        self._close_callbacks: list[tuple[CloseCallback]] = []
+        self._close_callbacks: list[tuple[_Callback]] = []
+        self._reconnecting_callbacks: list[tuple[_Callback]] = []
+        self._reconnected_callbacks: list[tuple[_Callback]] = []
         self._next_id = 0
         self._state = HubConnectionState.DISCONNECTED
         self._session: _Session | None = None
         self._starting: asyncio.Task[None] | None = None
         self._start_done: asyncio.Event | None = None
+        #: Set by stop(); cleared by start().
         self._stop_requested = False
+        #: Brings a lost connection back (runs while RECONNECTING).
+        self._reconnector: asyncio.Task[None] | None = None
+        #: Set once the connection started last has closed for good.
+        self._closed: asyncio.Event | None = None
 
     # -- properties --------------------------------------------------------------------
 
@@ -245,7 +313,8 @@ class HubConnection:
         """Negotiate, connect a transport and complete the hub handshake.
 
         Raises :class:`~hubgen.client.HubConnectionError` (a subclass saying
-        which step failed) and leaves the connection disconnected on failure.
+        which step failed) and leaves the connection disconnected on failure
+        (automatic reconnect only applies to a connection that started).
         """
         if self._state is not HubConnectionState.DISCONNECTED:
             raise HubConnectionError(
@@ -255,16 +324,7 @@ class HubConnection:
         self._stop_requested = False
         self._start_done = done = asyncio.Event()
         logger.debug("Starting HubConnection to %s.", self.url)
-        session = _Session(
-            HttpConnection(
-                self.url,
-                access_token=self._access_token,
-                headers=self._headers,
-                skip_negotiation=self._skip_negotiation,
-                connect_timeout=self.handshake_timeout,
-                transports=self._transports,
-            )
-        )
+        session = self._new_session()
         self._starting = opening = asyncio.get_running_loop().create_task(
             self._open(session), name="hubgen-client-start"
         )
@@ -291,6 +351,23 @@ class HubConnection:
         finally:
             self._starting = None
             done.set()
+        self._closed = asyncio.Event()
+        self._activate(session)
+
+    def _new_session(self) -> _Session:
+        return _Session(
+            HttpConnection(
+                self.url,
+                access_token=self._access_token,
+                headers=self._headers,
+                skip_negotiation=self._skip_negotiation,
+                connect_timeout=self.handshake_timeout,
+                transports=self._transports,
+            )
+        )
+
+    def _activate(self, session: _Session) -> None:
+        """Make ``session`` (opened, handshake done) the connection's own."""
         session.phase = "connected"
         self._session = session
         self._state = HubConnectionState.CONNECTED
@@ -361,26 +438,35 @@ class HubConnection:
         transport closes normally. Pending calls fail with
         :class:`~hubgen.client.ConnectionClosedError`; ``on_close`` callbacks
         run with None. Idempotent; safe to call from handlers and callbacks.
-        A ``start()`` in progress fails."""
+        A ``start()`` in progress fails; a reconnect in progress (waiting or
+        attempting) ends at once. A stopped connection never reconnects."""
         state = self._state
         if state is HubConnectionState.DISCONNECTED:
             return
+        self._stop_requested = True
         if state is HubConnectionState.CONNECTING:
-            self._stop_requested = True
             self._state = HubConnectionState.DISCONNECTING
             if self._starting is not None:
                 self._starting.cancel()
             if self._start_done is not None:
                 await self._start_done.wait()
             return
+        closed = self._closed
+        current = asyncio.current_task()
         session = self._session
-        if session is None:
-            return
-        if not session.closing:
-            self._begin_close(session, None, graceful=True)
-        close_task = session.close_task
-        if close_task is not None and close_task is not asyncio.current_task():
-            await asyncio.shield(close_task)
+        if state is HubConnectionState.RECONNECTING:
+            self._state = HubConnectionState.DISCONNECTING
+            logger.debug("Connection stopped while reconnecting. Done reconnecting.")
+            reconnector = self._reconnector
+            if reconnector is current:
+                return  # an on_reconnecting callback: the reconnector closes after it
+            if reconnector is not None:
+                # Ends the wait or the attempt; the reconnector then closes.
+                reconnector.cancel()
+        elif session is not None and not session.closing:
+            self._begin_close(session, None, cause="stop")
+        if closed is not None:
+            await closed.wait()
 
     async def __aenter__(self) -> HubConnection:
         await self.start()
@@ -394,21 +480,70 @@ class HubConnection:
     ) -> None:
         await self.stop()
 
-    def _begin_close(self, session: _Session, error: Exception | None, *, graceful: bool) -> None:
-        """Start closing ``session`` (once; the first reason wins)."""
+    def _begin_close(
+        self,
+        session: _Session,
+        error: Exception | None,
+        *,
+        cause: _Cause,
+        allow_reconnect: bool = True,
+    ) -> None:
+        """Start closing ``session`` (once; the first reason wins) and decide,
+        as the official clients do, whether the connection will reconnect."""
         if session.closing:
             return
         session.closing = True
-        self._state = HubConnectionState.DISCONNECTING
+        session.close_cause = cause
+        session.close_error = error
+        delay: float | None = None
+        if cause != "stop" and allow_reconnect and not self._stop_requested:
+            reason = error if error is not None else HubConnectionError(_UNKNOWN_REASON)
+            delay = self._next_retry_delay(RetryContext(0, 0.0, reason))
+            if delay is None and self.retry_policy is not None:
+                logger.debug(
+                    "Connection not reconnecting because the retry policy returned None "
+                    "on the first reconnect attempt."
+                )
+        self._state = (
+            HubConnectionState.RECONNECTING
+            if delay is not None
+            else HubConnectionState.DISCONNECTING
+        )
         session.close_task = asyncio.get_running_loop().create_task(
-            self._shutdown(session, error, graceful=graceful), name="hubgen-client-close"
+            self._shutdown(session, error, delay), name="hubgen-client-close"
         )
 
+    def _next_retry_delay(self, context: RetryContext) -> float | None:
+        """The policy's next wait; None to give up (also when the policy
+        fails or answers nonsense: logged, as the official clients do)."""
+        policy = self.retry_policy
+        if policy is None:
+            return None
+        try:
+            delay = policy.next_retry_delay(context)
+        except Exception:
+            logger.exception(
+                "The retry policy raised (attempt %d, %.3f s); not reconnecting.",
+                context.previous_retry_count,
+                context.elapsed,
+            )
+            return None
+        if delay is None:
+            return None
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not delay >= 0:
+            logger.error(
+                "The retry policy returned %r, not a number of seconds >= 0 or None; "
+                "not reconnecting.",
+                delay,
+            )
+            return None
+        return float(delay)
+
     async def _shutdown(
-        self, session: _Session, error: Exception | None, *, graceful: bool
+        self, session: _Session, error: Exception | None, retry_delay: float | None
     ) -> None:
         await _cancel(session.heartbeat)
-        if graceful:
+        if session.close_cause == "stop":
             # The receiver keeps reading meanwhile, so the server's answer to
             # our close frame is seen (and late completions still resolve).
             with contextlib.suppress(HubConnectionError):
@@ -430,27 +565,115 @@ class HubConnection:
         session.calls.put_nowait(None)
         pending = list(session.pending.values())
         session.pending.clear()
-        text = str(error) if error is not None else _CANCELED
         for call in pending:
-            failure = ConnectionClosedError(text)
-            failure.__cause__ = error
+            failure = session.failure()
             if isinstance(call, HubStream):
                 call._finish(failure)
             elif not call.done():
                 call.set_exception(failure)
         self._session = None
+        if retry_delay is not None and self._state is HubConnectionState.RECONNECTING:
+            self._reconnector = asyncio.get_running_loop().create_task(
+                self._reconnect(error, retry_delay), name="hubgen-client-reconnect"
+            )
+            return
+        # A reconnect that stop() called off ends as a stop does, with None;
+        # otherwise the callbacks learn what ended the connection.
+        await self._complete_close(None if retry_delay is not None else error)
+
+    async def _complete_close(self, error: Exception | None) -> None:
+        """The connection is over: DISCONNECTED, then the close callbacks."""
+        closed = self._closed
         self._state = HubConnectionState.DISCONNECTED
         if error is not None:
             logger.warning("Connection disconnected with error '%s'.", error)
         else:
             logger.info("Connection disconnected.")
-        for (callback,) in list(self._close_callbacks):
+        try:
+            await self._run_callbacks(self._close_callbacks, error, "on_close")
+        finally:
+            if closed is not None:
+                closed.set()
+
+    async def _reconnect(self, error: Exception | None, delay: float) -> None:
+        """Bring a lost connection back: wait, negotiate and connect again,
+        as often and as long as the retry policy says."""
+        try:
+            await self._reconnect_loop(error, delay)
+        except asyncio.CancelledError:
+            # stop() while waiting or attempting (the attempt cleaned up after itself).
+            if self._state is HubConnectionState.DISCONNECTING:
+                await self._complete_close(None)
+            raise
+        finally:
+            if self._reconnector is asyncio.current_task():
+                self._reconnector = None
+
+    async def _reconnect_loop(self, error: Exception | None, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        attempts = 0
+        reason: Exception = error if error is not None else HubConnectionError(_UNKNOWN_REASON)
+        if error is not None:
+            logger.info("Connection reconnecting because of error '%s'.", error)
+        else:
+            logger.info("Connection reconnecting.")
+        await self._run_callbacks(self._reconnecting_callbacks, error, "on_reconnecting")
+        next_delay: float | None = delay
+        while next_delay is not None:
+            if self._state is not HubConnectionState.RECONNECTING:
+                # stop() from an on_reconnecting callback.
+                logger.debug("Connection left the reconnecting state. Done reconnecting.")
+                await self._complete_close(None)
+                return
+            logger.info(
+                "Reconnect attempt number %d will start in %g seconds.", attempts + 1, next_delay
+            )
+            await asyncio.sleep(next_delay)
+            session = self._new_session()
             try:
-                result = callback(error)
+                await self._open(session)
+            except Exception as exc:
+                attempts += 1
+                reason = exc
+                logger.info("Reconnect attempt failed because of error '%s'.", exc)
+                next_delay = self._next_retry_delay(
+                    RetryContext(attempts, loop.time() - began, reason)
+                )
+                continue
+            self._activate(session)
+            logger.info("HubConnection reconnected successfully.")
+            await self._run_callbacks(
+                self._reconnected_callbacks, session.http.connection_id, "on_reconnected"
+            )
+            return
+        elapsed = loop.time() - began
+        logger.info(
+            "Reconnect retries have been exhausted after %.3f s and %d failed attempts. "
+            "Connection disconnecting.",
+            elapsed,
+            attempts,
+        )
+        failure = HubConnectionError(
+            f"Reconnect retries have been exhausted after {attempts} failed "
+            f"attempt{'' if attempts == 1 else 's'} in {elapsed:.1f} seconds; "
+            f"the last error: {reason}"
+        )
+        failure.__cause__ = reason
+        await self._complete_close(failure)
+
+    async def _run_callbacks(
+        self, callbacks: list[tuple[_Callback]], argument: Any, kind: str
+    ) -> None:
+        """Call each callback (a snapshot of the list) with ``argument``; one
+        that raises is logged and the others still run."""
+        for (callback,) in list(callbacks):
+            try:
+                result = callback(argument)
                 if inspect.isawaitable(result):
                     await result
             except Exception:
-                logger.exception("An on_close callback raised")
+                logger.exception("An %s callback raised", kind)
 
     # -- the receive side --------------------------------------------------------------
 
@@ -466,22 +689,22 @@ class HubConnection:
                             return
                 data = await session.http.receive()
                 if data is None:
-                    self._begin_close(session, None, graceful=False)
+                    self._begin_close(session, None, cause="lost")
                     return
                 session.last_received = loop.time()
                 buffer += data
         except HubConnectionError as exc:
-            self._begin_close(session, exc, graceful=False)
+            self._begin_close(session, exc, cause="lost")
         except ProtocolError as exc:
             logger.error("Invalid data from the server: %s", exc)
             self._begin_close(
                 session,
                 HubConnectionError(f"The server sent data that is not a valid message: {exc}"),
-                graceful=False,
+                cause="lost",
             )
         except Exception as exc:
             logger.exception("The receive loop failed")
-            self._begin_close(session, HubConnectionError(_error_text(exc)), graceful=False)
+            self._begin_close(session, HubConnectionError(_error_text(exc)), cause="lost")
 
     def _process(self, session: _Session, message: HubMessage) -> bool:
         """Handle one message from the server; False when the connection ends."""
@@ -508,7 +731,11 @@ class HubConnection:
                 if message.error
                 else None
             )
-            self._begin_close(session, error, graceful=False)
+            # As the official client: only an explicit allowReconnect lets
+            # automatic reconnect bring the connection back.
+            self._begin_close(
+                session, error, cause="server", allow_reconnect=message.allow_reconnect
+            )
             return False
         elif not isinstance(message, PingMessage):
             logger.warning("Invalid message type: %s.", int(message.type))
@@ -537,7 +764,7 @@ class HubConnection:
             now = loop.time()
             deadline = session.last_received + self.server_timeout
             if now >= deadline:
-                self._begin_close(session, HubConnectionError(_SERVER_TIMEOUT), graceful=False)
+                self._begin_close(session, HubConnectionError(_SERVER_TIMEOUT), cause="lost")
                 return
             if now >= session.next_keep_alive:
                 with contextlib.suppress(HubConnectionError):
@@ -629,10 +856,17 @@ class HubConnection:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         session.pending[invocation_id] = future
         try:
-            await self._send(
-                session,
-                InvocationMessage(target, arguments, invocation_id, stream_ids or None),
-            )
+            try:
+                await self._send(
+                    session,
+                    InvocationMessage(target, arguments, invocation_id, stream_ids or None),
+                )
+            except HubConnectionError:
+                if session.closing:
+                    # The connection went while the invocation was being
+                    # written: fail with the reason the shutdown gives.
+                    raise session.failure() from None
+                raise
             self._launch_uploads(session, invocation_id, stream_ids, streams)
             return await future
         finally:
@@ -644,7 +878,14 @@ class HubConnection:
     ) -> None:
         session = self._active()
         stream_ids = [self._new_id() for _ in streams]
-        await self._send(session, InvocationMessage(target, arguments, None, stream_ids or None))
+        try:
+            await self._send(
+                session, InvocationMessage(target, arguments, None, stream_ids or None)
+            )
+        except HubConnectionError:
+            if session.closing:
+                raise session.failure() from None
+            raise
         if stream_ids:
             # No completion will come: the uploads run until they end (or the
             # connection does), filed under their first stream id.
@@ -672,6 +913,11 @@ class HubConnection:
                     session,
                     StreamInvocationMessage(invocation_id, target, arguments, stream_ids or None),
                 )
+            except HubConnectionError:
+                session.pending.pop(invocation_id, None)
+                if session.closing:
+                    raise session.failure() from None
+                raise
             except BaseException:
                 session.pending.pop(invocation_id, None)
                 raise
@@ -753,18 +999,38 @@ class HubConnection:
         return Registration(lambda: self._handlers.remove(target, entry))
 
     def on_close(self, callback: CloseCallback) -> Registration:
-        """Call ``callback(error)`` whenever a started connection closes:
-        ``error`` is None after ``stop()`` or a normal close by the server."""
-        entry = (callback,)
-        self._close_callbacks.append(entry)
+        """Call ``callback(error)`` whenever a started connection closes for
+        good: ``error`` is None after ``stop()`` or a normal close by the
+        server. With automatic reconnect, a lost connection closes only when
+        the retry policy gives up; ``error`` then says so, its ``__cause__``
+        being the last attempt's error."""
+        return _add_callback(self._close_callbacks, callback)
 
-        def remove() -> None:
-            for index, candidate in enumerate(self._close_callbacks):
-                if candidate is entry:
-                    del self._close_callbacks[index]
-                    return
+    def on_reconnecting(self, callback: ReconnectingCallback) -> Registration:
+        """Call ``callback(error)`` when a lost connection starts reconnecting
+        (automatic reconnect), with the error that ended it (None if it
+        ended without one). Calls fail at once until it has reconnected."""
+        return _add_callback(self._reconnecting_callbacks, callback)
 
-        return Registration(remove)
+    def on_reconnected(self, callback: ReconnectedCallback) -> Registration:
+        """Call ``callback(connection_id)`` when automatic reconnect
+        succeeded, with the new connection id (None when negotiation is
+        skipped). The server sees a new connection: join groups again here."""
+        return _add_callback(self._reconnected_callbacks, callback)
+
+
+def _add_callback(callbacks: list[tuple[_Callback]], callback: _Callback) -> Registration:
+    """Append ``callback``; the registration removes exactly this entry."""
+    entry = (callback,)
+    callbacks.append(entry)
+
+    def remove() -> None:
+        for index, candidate in enumerate(callbacks):
+            if candidate is entry:
+                del callbacks[index]
+                return
+
+    return Registration(remove)
 
 
 def _allowed_transports(

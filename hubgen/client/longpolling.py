@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import httpx
 
-from hubgen.client.errors import TransportError
+from hubgen.client.errors import TransportError, exception_text
 from hubgen.client.http_transport import HttpTransport
 from hubgen.client.negotiate import http_error_text
 from hubgen.client.transport import TransportName
@@ -73,9 +73,7 @@ class LongPollingTransport(HttpTransport):
                 f"within {self.context.connect_timeout:g} seconds."
             ) from exc
         except httpx.HTTPError as exc:
-            raise TransportError(
-                f"Long Polling failed to connect: {exc or type(exc).__name__}"
-            ) from exc
+            raise TransportError(f"Long Polling failed to connect: {exception_text(exc)}") from exc
         if first.status_code != 200:
             raise TransportError(http_error_text(first))
         self._url = url
@@ -96,7 +94,7 @@ class LongPollingTransport(HttpTransport):
                     continue
                 except httpx.HTTPError as exc:
                     error = TransportError(
-                        f"The long-polling request failed: {exc or type(exc).__name__}"
+                        f"The long-polling request failed: {exception_text(exc)}"
                     )
                     return
                 status = response.status_code

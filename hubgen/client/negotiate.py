@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 
 from hubgen import __version__
-from hubgen.client.errors import NegotiationError
+from hubgen.client.errors import NegotiationError, exception_text
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -230,7 +230,7 @@ async def request_negotiate(
     try:
         response = await http.post(target, content=b"", headers=merge_headers(base, headers))
     except httpx.HTTPError as exc:
-        raise NegotiationError(f"{_FAILED}Error: {exc or type(exc).__name__}") from exc
+        raise NegotiationError(f"{_FAILED}Error: {exception_text(exc)}") from exc
     status = response.status_code
     if not 200 <= status < 300:
         message = f"{_FAILED}Error: {http_error_text(response)}"

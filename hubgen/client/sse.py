@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
-from hubgen.client.errors import TransportError
+from hubgen.client.errors import TransportError, exception_text
 from hubgen.client.http_transport import HttpTransport
 from hubgen.client.negotiate import USER_AGENT, merge_headers
 from hubgen.client.transport import TransportName
@@ -149,7 +149,7 @@ class ServerSentEventsTransport(HttpTransport):
                 f"{_FAILED_TO_CONNECT} (no answer within {context.connect_timeout:g} seconds)"
             ) from None
         except httpx.HTTPError as exc:
-            raise TransportError(f"{_FAILED_TO_CONNECT} ({exc or type(exc).__name__})") from exc
+            raise TransportError(f"{_FAILED_TO_CONNECT} ({exception_text(exc)})") from exc
         content_type = response.headers.get("content-type", "")
         if response.status_code != 200 or not content_type.lower().startswith("text/event-stream"):
             detail = await _refusal(response, content_type, context.connect_timeout)
@@ -171,9 +171,7 @@ class ServerSentEventsTransport(HttpTransport):
                         return  # closed meanwhile
             logger.debug("The server ended the event stream.")
         except (httpx.HTTPError, OSError) as exc:
-            error = TransportError(
-                f"The Server-Sent Events stream broke: {exc or type(exc).__name__}"
-            )
+            error = TransportError(f"The Server-Sent Events stream broke: {exception_text(exc)}")
         finally:
             self._inbox.end(error)
             await response.aclose()

@@ -15,7 +15,7 @@ from typing import ClassVar, Final
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from hubgen.client.errors import TransportError
+from hubgen.client.errors import TransportError, exception_text
 from hubgen.client.negotiate import USER_AGENT, merge_headers, resolve_token
 from hubgen.client.transport import Transport, TransportName
 from hubgen.protocol import TransferFormat
@@ -86,7 +86,7 @@ class WebSocketTransport(Transport):
                 f"{_FAILED_TO_CONNECT} (no answer within {context.connect_timeout:g} seconds)"
             ) from exc
         except (OSError, WebSocketException) as exc:
-            raise TransportError(f"{_FAILED_TO_CONNECT} ({exc or type(exc).__name__})") from exc
+            raise TransportError(f"{_FAILED_TO_CONNECT} ({exception_text(exc)})") from exc
 
     def _cookie_header(self, url: str) -> str | None:
         """The cookies the HTTP client holds for ``url`` (e.g. a load balancer's

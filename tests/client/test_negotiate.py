@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -14,9 +15,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 
 from hubgen.client import HubConnection, NegotiationError, TransportError
+from hubgen.client.errors import exception_text
 from hubgen.client.negotiate import connect_url, negotiate_url
 from tests.client.apps import Recorder
 from tests.client.peers import WEBSOCKETS, Peer, default_negotiate, idle
+from tests.support.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -160,6 +163,27 @@ async def test_unreachable_server() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(NegotiationError, match=f"^{FAILED}Error: "):
         await HubConnection(f"http://127.0.0.1:{port}/hub").start()
+
+
+async def test_a_reset_names_what_happened() -> None:
+    # httpx reports a reset connection as ReadError(''): the text must still
+    # say what went wrong, not end in "Error: ".
+    async with FaultProxy(1, on_connect="reset") as proxy:
+        with pytest.raises(NegotiationError) as caught:
+            await HubConnection(proxy.url + "/hub").start()
+    assert str(caught.value) == (
+        f"{FAILED}Error: ReadError: [Errno {errno.ECONNRESET}] Connection reset by peer"
+    )
+
+
+def test_exception_text_falls_back_on_the_cause_then_the_type() -> None:
+    assert exception_text(ValueError("plain")) == "plain"
+    assert exception_text(KeyError()) == "KeyError"
+    silent = RuntimeError()  # a cause without text either
+    silent.__context__ = OSError(errno.EPIPE, "Broken pipe")
+    outer = RuntimeError()
+    outer.__cause__ = silent
+    assert exception_text(outer) == f"RuntimeError: [Errno {errno.EPIPE}] Broken pipe"
 
 
 async def test_skip_negotiation(server: tuple[str, Recorder]) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from starlette.types import Receive, Scope, Send
@@ -235,3 +236,29 @@ async def test_websockets_and_event_streams_refused_leave_long_polling() -> None
     assert len(recorder.negotiations()) == 3
     tokens = [token_of(s) for s in recorder.seen if s.path == "/echo" and s.method != "POST"]
     assert len(set(tokens)) == 3  # WebSocket, event stream, polls: three connections
+
+
+async def test_connection_attempts_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Loading the CA bundle takes tens of milliseconds of CPU, with the event
+    # loop blocked: not on every start and every reconnect attempt.
+    made: list[ssl.SSLContext] = []
+    create = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(create(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    attempts = [
+        HttpConnection(
+            "https://example.com/hub",
+            access_token=None,
+            headers=None,
+            skip_negotiation=False,
+            connect_timeout=1,
+        )
+        for _ in range(3)
+    ]
+    for attempt in attempts:
+        await attempt.stop()
+    assert len(made) <= 1

@@ -18,6 +18,7 @@ import pytest
 
 from hubgen.client import (
     ConnectionClosedError,
+    ConnectionLostError,
     HandshakeError,
     HubConnection,
     HubConnectionError,
@@ -213,8 +214,10 @@ async def test_server_timeout(serve_peer: ServePeer) -> None:
         connection = HubConnection(url, server_timeout=0.3, keep_alive_interval=0.05)
         closes = on_close_queue(connection)
         await connection.start()
-        with pytest.raises(ConnectionClosedError, match=f"^{SERVER_TIMEOUT}$"):
+        lost = f"The connection to the server was lost: {SERVER_TIMEOUT}"
+        with pytest.raises(ConnectionLostError, match=f"^{lost}$") as caught:
             await connection.invoke("NeverAnswered")
+        assert str(caught.value.__cause__) == SERVER_TIMEOUT
         error = await next_close(closes)
         assert isinstance(error, HubConnectionError)
         assert str(error) == SERVER_TIMEOUT

@@ -63,6 +63,7 @@ def test_the_project_is_the_readme_s_files(project: Path) -> None:
         "chat/contract.py",
         "chat/server.py",
         "chat/client.py",
+        "chat/reconnecting.py",
     }
 
 

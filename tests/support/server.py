@@ -14,12 +14,15 @@ WebSocketImpl = Literal["auto", "none", "websockets", "websockets-sansio", "wspr
 
 
 @asynccontextmanager
-async def serve(app: ASGIApp, *, ws: WebSocketImpl = "auto") -> AsyncIterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL (``http://127.0.0.1:PORT``)."""
+async def serve(app: ASGIApp, *, ws: WebSocketImpl = "auto", port: int = 0) -> AsyncIterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL (``http://127.0.0.1:PORT``).
+
+    ``port`` 0 picks a free port; a test restarting a server passes the port
+    the first one had."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
-        port=0,
+        port=port,
         ws=ws,
         lifespan="on",
         log_level="warning",
