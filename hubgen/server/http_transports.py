@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import struct
-import termios
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from hubgen.server.transport import Transport, TransportClosed, drop_socket, server_socket
+from hubgen.server.transport import (
+    Transport,
+    TransportClosed,
+    drop_socket,
+    drop_unsent_later,
+    server_socket,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable
@@ -178,25 +181,10 @@ class ServerSentEventsTransport(HttpTransport):
             drop_socket(self._socket)
 
     def abort_later(self, delay: float) -> None:
-        """The response is complete, but a client that stopped reading has
-        not taken it: if the socket still holds unsent data in ``delay``
-        seconds, drop it. One that took it all stays open for its next
-        request (HTTP keep-alive)."""
-        socket = self._socket
-        if socket is not None:
-            asyncio.get_running_loop().call_later(delay, _abort_if_unsent, socket)
-
-
-def _abort_if_unsent(socket: Any) -> None:
-    if socket.is_closing():
-        return
-    unsent = socket.get_write_buffer_size()
-    if not unsent:  # still in the kernel's send queue, then?
-        sock = socket.get_extra_info("socket")
-        with contextlib.suppress(OSError, AttributeError, ValueError):
-            unsent = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
-    if unsent:
-        drop_socket(socket)
+        # A complete response the client has not taken: it stopped reading.
+        # One that took it all keeps its socket for its next request.
+        if self._socket is not None:
+            drop_unsent_later(self._socket, delay)
 
 
 class LongPollingTransport(HttpTransport):

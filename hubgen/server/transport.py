@@ -8,15 +8,25 @@ Events and Long Polling over HTTP requests.
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
+import fcntl
 import socket
 import struct
+import termios
+import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from starlette.types import Receive
 
-__all__ = ["Transport", "TransportClosed", "drop_socket", "server_socket"]
+__all__ = [
+    "Transport",
+    "TransportClosed",
+    "drop_socket",
+    "drop_unsent_later",
+    "server_socket",
+]
 
 #: SO_LINGER on, timeout 0: closing the socket resets the connection and
 #: discards what the kernel still holds for the peer.
@@ -97,3 +107,32 @@ def drop_socket(transport: Any) -> None:
         with contextlib.suppress(OSError, AttributeError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
     transport.abort()
+
+
+def _unsent(transport: Any) -> int:
+    """Bytes written to ``transport`` that its peer has not taken yet: in the
+    transport's buffer, or in the kernel's send queue (Linux)."""
+    unsent = int(transport.get_write_buffer_size())
+    if not unsent:
+        sock = transport.get_extra_info("socket")
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4)
+            unsent = struct.unpack("i", queued)[0]
+    return unsent
+
+
+def drop_unsent_later(transport: Any, delay: float) -> None:
+    """If ``transport`` holds data its peer has not taken, reset it in ``delay``
+    seconds unless the peer has taken it by then. A peer that stopped reading
+    never takes it, and a graceful close waits for it forever (and the
+    kernel after it, for minutes). Nothing is kept for a transport with
+    nothing unsent, or one that closes meanwhile."""
+    if transport.is_closing() or not _unsent(transport):
+        return
+    asyncio.get_running_loop().call_later(delay, _drop_if_unsent, weakref.ref(transport))
+
+
+def _drop_if_unsent(reference: weakref.ref[Any]) -> None:
+    transport = reference()
+    if transport is not None and not transport.is_closing() and _unsent(transport):
+        drop_socket(transport)

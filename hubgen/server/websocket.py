@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from hubgen.server.transport import Transport, TransportClosed, drop_socket, server_socket
+from hubgen.server.transport import (
+    Transport,
+    TransportClosed,
+    drop_socket,
+    drop_unsent_later,
+    server_socket,
+)
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Send
@@ -78,15 +83,7 @@ class WebSocketTransport(Transport):
             drop_socket(self._socket)
 
     def abort_later(self, delay: float) -> None:
-        """Drop the socket in ``delay`` seconds unless the closing handshake
-        has ended it by then. The socket is this connection's alone, and a
-        client that stopped reading never takes the Close frame queued for
-        it: the server would hold it (and what it buffered) forever."""
+        # The socket is this connection's alone, and a client that stopped
+        # reading never takes the Close frame queued for it.
         if self._socket is not None:
-            asyncio.get_running_loop().call_later(delay, _drop_if_open, self._socket)
-
-
-def _drop_if_open(socket: Any) -> None:
-    # A socket the closing handshake ended is closed already: leave it be.
-    if not socket.is_closing():
-        drop_socket(socket)
+            drop_unsent_later(self._socket, delay)
