@@ -1,10 +1,14 @@
 """The chat example's generated Python client: against the chat server, next
-to a Node client on the generated TypeScript client, and as the example script."""
+to a Node client on the generated TypeScript client, and as the example script.
+Every client signs in through the server's ``/login``: the server takes
+authors from the token, and a private message reaches every connection of its
+recipient (and of its sender) and nobody else."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -12,13 +16,12 @@ from typing import Literal, TypeVar
 
 import httpx
 import pytest
-from chat.contract import ChatMessage
+from chat.contract import ChatMessage, PrivateMessage
 from chat.generated.chat_hub_client import ChatHubClient
-from chat.server import create_app
 
 from hubgen import HubError
-from hubgen.client import HubConnection
 from hubgen.codec import Codec
+from tests.e2e.chat_support import PASSPHRASE, chat_app, connected, token_for
 from tests.support.server import serve
 from tests.support.tsnode import NodeProcess, build_driver
 
@@ -30,11 +33,15 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: asyncio.Queue[ChatMessage] = asyncio.Queue()
+        self.private: asyncio.Queue[PrivateMessage] = asyncio.Queue()
         self.joined: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self.left: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
 
     async def message_received(self, message: ChatMessage) -> None:
         await self.messages.put(message)
+
+    async def private_message_received(self, message: PrivateMessage) -> None:
+        await self.private.put(message)
 
     async def user_joined(self, room: str, user: str) -> None:
         await self.joined.put((room, user))
@@ -54,19 +61,20 @@ async def next_item(queue: asyncio.Queue[T]) -> T:
 @pytest.mark.parametrize("protocol", ["json", "messagepack"])
 async def test_python_clients_chat(protocol: Literal["json", "messagepack"]) -> None:
     async with (
-        serve(create_app()) as base_url,
-        HubConnection(f"{base_url}/chat", protocol=protocol) as one,
-        HubConnection(f"{base_url}/chat", protocol=protocol) as two,
+        serve(chat_app()) as base_url,
+        connected(base_url, "alice", protocol=protocol) as one,
+        connected(base_url, "bob", protocol=protocol) as two,
     ):
         alice, bob = ChatHubClient(one), ChatHubClient(two)
         alice_inbox, bob_inbox = Inbox(), Inbox()
         with alice.register(alice_inbox), bob.register(bob_inbox):
-            assert await alice.join("lobby", "alice") == []
-            await bob.join("lobby", "bob")
+            assert await alice.join("lobby") == []
+            await bob.join("lobby")
             assert await next_item(alice_inbox.joined) == ("lobby", "bob")
 
             sent = await alice.send("lobby", "hello bob")
             assert isinstance(sent, ChatMessage)
+            # the author is who signed in: the client never says
             assert (sent.author, sent.text, sent.room) == ("alice", "hello bob", "lobby")
             assert sent.sent_at.tzinfo is not None
             assert await next_item(bob_inbox.messages) == sent
@@ -89,20 +97,113 @@ async def test_python_clients_chat(protocol: Literal["json", "messagepack"]) -> 
             assert await next_item(alice_inbox.left) == ("lobby", "bob")
 
 
+@pytest.mark.parametrize("protocol", ["json", "messagepack"])
+async def test_a_private_message_reaches_its_users_only(
+    protocol: Literal["json", "messagepack"],
+) -> None:
+    """bob writes to alice, who has two connections (two tabs): both get it,
+    and so does bob's other connection; carol, in the same room, does not."""
+    async with (
+        serve(chat_app()) as base_url,
+        connected(base_url, "alice", protocol=protocol) as alice_1,
+        connected(base_url, "alice", protocol=protocol) as alice_2,
+        connected(base_url, "bob", protocol=protocol) as bob_1,
+        connected(base_url, "bob", protocol=protocol) as bob_2,
+        connected(base_url, "carol", protocol=protocol) as carol_1,
+    ):
+        hubs = {
+            name: ChatHubClient(connection)
+            for name, connection in [
+                ("alice_1", alice_1),
+                ("alice_2", alice_2),
+                ("bob_1", bob_1),
+                ("bob_2", bob_2),
+                ("carol", carol_1),
+            ]
+        }
+        inboxes = {name: Inbox() for name in hubs}
+        registrations = [hubs[name].register(inboxes[name]) for name in hubs]
+        for hub in hubs.values():
+            await hub.join("lobby")
+
+        sent = await hubs["bob_1"].send_private("alice", "just between us")
+        assert isinstance(sent, PrivateMessage)
+        assert (sent.author, sent.recipient, sent.text) == ("bob", "alice", "just between us")
+        for name in ("alice_1", "alice_2", "bob_1", "bob_2"):
+            assert await next_item(inboxes[name].private) == sent, name
+
+        # then a room message: carol gets it, and got nothing before it
+        public = await hubs["alice_2"].send("lobby", "hello everyone")
+        assert await next_item(inboxes["carol"].messages) == public
+        assert inboxes["carol"].private.empty()
+
+        # the reply goes the other way; writing to yourself reaches each of
+        # your connections once
+        reply = await hubs["alice_1"].send_private("bob", "ok")
+        to_self = await hubs["carol"].send_private("carol", "note to self")
+        for name in ("alice_1", "alice_2", "bob_1", "bob_2"):
+            assert await next_item(inboxes[name].private) == reply, name
+        assert await next_item(inboxes["carol"].private) == to_self
+        await hubs["alice_1"].send("lobby", "sync")
+        for inbox in inboxes.values():
+            while (await next_item(inbox.messages)).text != "sync":
+                pass
+            assert inbox.private.empty()
+
+        with pytest.raises(HubError, match="'dave' is not online"):
+            await hubs["bob_1"].send_private("dave", "anyone?")
+        with pytest.raises(HubError, match="String should have at least 1 character"):
+            await hubs["bob_1"].send_private("alice", "")
+        for registration in registrations:
+            registration.dispose()
+
+
+async def test_presence_counts_users_not_connections() -> None:
+    """A user with two connections in a room joins once and leaves with the
+    last one; a private message to a user who went offline fails."""
+    async with (
+        serve(chat_app()) as base_url,
+        connected(base_url, "watcher") as watching,
+    ):
+        watcher = ChatHubClient(watching)
+        inbox = Inbox()
+        with watcher.register(inbox):
+            await watcher.join("lobby")
+            async with connected(base_url, "dora") as first:
+                await ChatHubClient(first).join("lobby")
+                assert await next_item(inbox.joined) == ("lobby", "dora")
+                async with connected(base_url, "dora") as second:
+                    dora = ChatHubClient(second)
+                    await dora.join("lobby")
+                    assert await watcher.members("lobby") == ["dora", "watcher"]
+                    await dora.leave("lobby")
+                    await dora.send_private("watcher", "still here")
+                    assert (await next_item(inbox.private)).text == "still here"
+                    assert inbox.joined.empty()
+                    assert inbox.left.empty()
+                assert await watcher.members("lobby") == ["dora", "watcher"]
+            assert await next_item(inbox.left) == ("lobby", "dora")
+            assert await watcher.members("lobby") == ["watcher"]
+            with pytest.raises(HubError, match="'dora' is not online"):
+                await watcher.send_private("dora", "gone?")
+
+
 @pytest.mark.node
 async def test_python_and_node_clients_see_each_other() -> None:
     driver = build_driver(
         ROOT / "tests" / "node" / "interop" / "chat-driver.ts",
         ROOT / "examples" / "chat" / "web" / "chat-client" / "src",
     )
-    async with serve(create_app()) as base_url:
-        node = await NodeProcess.start(driver, f"{base_url}/chat", "nadia", "lobby")
+    async with serve(chat_app()) as base_url:
+        node = await NodeProcess.start(
+            driver, f"{base_url}/chat", await token_for(base_url, "nadia"), "lobby"
+        )
         await node.event("joined")
-        async with HubConnection(f"{base_url}/chat") as connection:
+        async with connected(base_url, "pete") as connection:
             python = ChatHubClient(connection)
             inbox = Inbox()
             with python.register(inbox):
-                await python.join("lobby", "pete")
+                await python.join("lobby")
                 assert await node.event("userJoined") == {"room": "lobby", "user": "pete"}
 
                 from_python = await python.send("lobby", "hello from Python")
@@ -116,33 +217,107 @@ async def test_python_and_node_clients_see_each_other() -> None:
                     from_node = await next_item(inbox.messages)
                 assert from_node.text == "hello from Node"
                 assert from_node == Codec(ChatMessage).decode(await node.event("sent"))
+
+                whisper = await python.send_private("nadia", "psst, Node")
+                pushed = await node.event("privateMessageReceived")
+                assert pushed == Codec(PrivateMessage).encode(whisper)
+                assert set(pushed) == {"id", "author", "recipient", "text", "sentAt"}
+                await node.command("whisper pete psst, Python")
+                answer = Codec(PrivateMessage).decode(await node.event("whispered"))
+                assert await next_item(inbox.private) == whisper
+                assert await next_item(inbox.private) == answer
+                assert (answer.author, answer.recipient) == ("nadia", "pete")
         await node.finish()
 
 
+async def run_client(
+    *args: str, passphrase: str | None = None, typed: str = ""
+) -> tuple[int, str, str]:
+    """``python -m chat.client ARGS`` in examples/chat, ``CHAT_PASSPHRASE`` set
+    to ``passphrase``, ``typed`` on its standard input: exit code, stdout, stderr."""
+    env = {name: value for name, value in os.environ.items() if name != "CHAT_PASSPHRASE"}
+    if passphrase is not None:
+        env["CHAT_PASSPHRASE"] = passphrase
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chat.client",
+        *args,
+        cwd=ROOT / "examples" / "chat",
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(30):
+        stdout, stderr = await process.communicate(typed.encode())
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
 async def test_the_example_client_script() -> None:
-    async with serve(create_app()) as base_url:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "chat.client",
-            "--url",
-            f"{base_url}/chat",
-            "--user",
-            "sam",
-            "--say",
-            "scripted hello",
-            "--linger",
-            "0.2",
-            cwd=ROOT / "examples" / "chat",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        async with asyncio.timeout(30):
-            stdout, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    output = stdout.decode()
-    assert "* joined lobby as sam; sam here" in output
-    assert "[lobby] sam: scripted hello" in output
+    async with (
+        serve(chat_app()) as base_url,
+        connected(base_url, "rita") as connection,
+    ):
+        rita = ChatHubClient(connection)
+        inbox = Inbox()
+        with rita.register(inbox):
+            common = ["--url", f"{base_url}/chat", "--user", "sam", "--linger", "0.2"]
+            code, output, errors = await run_client(
+                *common, "--passphrase", PASSPHRASE, "--say", "scripted hello"
+            )
+            assert code == 0, errors
+            assert "* joined lobby as sam; sam here" in output
+            assert "[lobby] sam: scripted hello" in output
+
+            code, output, errors = await run_client(
+                *common, "--to", "rita", "--say", "for rita only", "--room", "elsewhere"
+            )  # no passphrase, no terminal to ask on: a usage error
+            assert code == 2
+            assert "give --passphrase or set CHAT_PASSPHRASE" in errors
+
+            code, output, errors = await run_client(*common, "--passphrase", "guess", "--say", "x")
+            assert code == 1
+            assert "chat: sign-in refused (401): wrong passphrase" in errors
+
+            code, output, errors = await run_client(
+                *common,
+                "--room",
+                "elsewhere",
+                "--to",
+                "rita",
+                "--say",
+                "for rita only",
+                passphrase=PASSPHRASE,
+            )
+            assert code == 0, errors
+            assert "(private) sam → rita: for rita only" in output
+            whisper = await next_item(inbox.private)
+            assert (whisper.author, whisper.recipient, whisper.text) == (
+                "sam",
+                "rita",
+                "for rita only",
+            )
+
+            # typed lines: /msg writes to one user, anything else to the room
+            await rita.join("lobby")
+            code, output, errors = await run_client(
+                *common,
+                passphrase=PASSPHRASE,
+                typed="/msg rita  hi  rita \n/msg rita\nhello room\n/msg nobody x\n",
+            )
+            assert code == 0, errors
+            assert "(private) sam → rita: hi  rita" in output
+            assert "! usage: /msg <user> <text>" in output
+            assert "[lobby] sam: hello room" in output
+            assert "HubException: 'nobody' is not online." in output
+            typed = await next_item(inbox.private)
+            assert (typed.author, typed.text) == ("sam", "hi  rita")
+            while (message := await next_item(inbox.messages)).author != "sam":
+                pass
+            assert message.text == "hello room"
+            assert inbox.private.empty()
 
 
 async def test_the_hub_is_served_when_the_page_is_not_built(
@@ -156,7 +331,7 @@ async def test_the_hub_is_served_when_the_page_is_not_built(
     shutil.copytree(chat.server.WEB_ROOT, public, ignore=shutil.ignore_patterns("build"))
     monkeypatch.setattr(chat.server, "WEB_ROOT", public)
     with caplog.at_level(logging.WARNING, logger="chat.server"):
-        app = create_app()
+        app = chat_app()
     assert "the chat page's script is not built" in caplog.text
     async with serve(app) as base_url:
         async with httpx.AsyncClient() as http:
@@ -164,5 +339,5 @@ async def test_the_hub_is_served_when_the_page_is_not_built(
             assert page.status_code == 200
             assert "examples/chat/web/build" in page.text
             assert (await http.get(f"{base_url}/build/app.js")).status_code == 404
-        async with HubConnection(f"{base_url}/chat") as connection:
-            assert await ChatHubClient(connection).join("lobby", "nodeless") == []
+        async with connected(base_url, "nodeless") as connection:
+            assert await ChatHubClient(connection).join("lobby") == []

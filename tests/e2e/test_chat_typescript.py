@@ -1,5 +1,6 @@
 """The chat example's generated TypeScript client, on the official
-@microsoft/signalr client in Node, against the chat example's server."""
+@microsoft/signalr client in Node, against the chat example's server: signed
+in with a token from its /login (the official client's accessTokenFactory)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.chat_support import chat_app, token_for
 from tests.support.server import serve
 from tests.support.tsnode import NodeProcess, build_driver
 
@@ -23,14 +25,16 @@ def chat_driver() -> Path:
 
 
 async def test_two_typescript_clients_chat(chat_driver: Path) -> None:
-    from chat.server import create_app  # examples/chat is on sys.path (conftest)
-
-    async with serve(create_app()) as base_url:
+    async with serve(chat_app()) as base_url:
         url = f"{base_url}/chat"
-        alice = await NodeProcess.start(chat_driver, url, "alice", "lobby")
+        alice_token, bob_token = (
+            await token_for(base_url, "alice"),
+            await token_for(base_url, "bob"),
+        )
+        alice = await NodeProcess.start(chat_driver, url, alice_token, "lobby")
         joined = await alice.event("joined")
         assert joined["history"] == []
-        bob = await NodeProcess.start(chat_driver, url, "bob", "lobby")
+        bob = await NodeProcess.start(chat_driver, url, bob_token, "lobby")
         await bob.event("joined")
         assert await alice.event("userJoined") == {"room": "lobby", "user": "bob"}
 
@@ -49,6 +53,21 @@ async def test_two_typescript_clients_chat(chat_driver: Path) -> None:
         assert await bob.event("members") == ["alice", "bob"]
         await bob.command("history")
         assert await bob.event("history") == [sent]
+
+        # a private message: returned to its sender, pushed to both users
+        await bob.command("whisper alice only for you")
+        whispered = await bob.event("whispered")
+        assert set(whispered) == {"id", "author", "recipient", "text", "sentAt"}
+        assert (whispered["author"], whispered["recipient"]) == ("bob", "alice")
+        assert whispered["text"] == "only for you"
+        assert await alice.event("privateMessageReceived") == whispered
+        assert await bob.event("privateMessageReceived") == whispered
+        await bob.command("whisper nobody hello?")
+        assert await bob.event("error") == (
+            "An unexpected error occurred invoking 'SendPrivate' on the server. "
+            "HubException: 'nobody' is not online."
+        )
+
         await bob.command("bad")
         assert await bob.event("error") == (
             "An unexpected error occurred invoking 'Send' on the server. "

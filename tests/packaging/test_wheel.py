@@ -3,9 +3,11 @@ and `hubgen generate` works there, templates included."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -34,6 +36,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def example_dependencies() -> list[str]:
+    """What the chat example's pyproject.toml asks for besides hubgen itself."""
+    with (ROOT / "examples" / "chat" / "pyproject.toml").open("rb") as f:
+        requirements: list[str] = tomllib.load(f)["project"]["dependencies"]
+    return [r for r in requirements if re.split(r"[^A-Za-z0-9._-]", r)[0].lower() != "hubgen"]
+
+
 def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "hubgen/py.typed" in names
@@ -49,6 +58,8 @@ def test_installed_wheel_generates_the_chat_example(wheel: Path, tmp_path: Path)
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     run(python, "-m", "pip", "install", "--quiet", "-c", CONSTRAINTS, f"{wheel}[server]")
+    # and the example's own dependencies (PyJWT), as scripts/bootstrap installs them
+    run(python, "-m", "pip", "install", "--quiet", "-c", CONSTRAINTS, *example_dependencies())
 
     project = tmp_path / "chat"
     shutil.copytree(
@@ -65,7 +76,8 @@ def test_installed_wheel_generates_the_chat_example(wheel: Path, tmp_path: Path)
             == (ROOT / "examples" / "chat" / "chat" / "generated" / name).read_text()
         )
     assert (project / "web" / "chat-client" / "src" / "chatHub.ts").exists()
-    # the generated server imports and serves with nothing but the wheel installed
+    # the generated server imports and serves with nothing but the wheel and
+    # the example's dependencies installed
     run(
         python,
         "-c",

@@ -1,7 +1,8 @@
 """The chat server: ``python -m chat.server`` serves it on 127.0.0.1:8000.
 
-The hub is at ``/chat``; the web page (``web/public``, its script bundled by
-``web/build``) at ``/``.
+The hub is at ``/chat``, for signed-in users only; ``POST /login`` signs in
+(``chat.auth``: a name and the server's passphrase for a JWT); the web page
+(``web/public``, its script bundled by ``web/build``) is at ``/``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hubgen.server import HubOptions, HubRoute
+from hubgen.server.authentication import BearerAuthBackend, RedactAccessToken
 
+from .auth import Login, Tokens, passphrase_from_environment
 from .hub import ChatHub, ChatStore
 
 #: The page and its assets; ``web/build`` writes the script to ``build/app.js``.
@@ -26,13 +31,26 @@ WEB_ROOT = Path(__file__).resolve().parents[1] / "web" / "public"
 
 log = logging.getLogger(__name__)
 
+#: Browsers send the access token in the URL of WebSocket and Server-Sent
+#: Events requests: keep it out of uvicorn's access log.
+_REDACT = RedactAccessToken()
+
 
 def create_app(
-    options: HubOptions | None = None, *, hub_class: type[ChatHub] = ChatHub
+    options: HubOptions | None = None,
+    *,
+    hub_class: type[ChatHub] = ChatHub,
+    tokens: Tokens | None = None,
+    passphrase: str | None = None,
 ) -> Starlette:
-    """The chat application: the hub at ``/chat`` (state in memory), the web
-    page at ``/``. ``hub_class`` is a ``ChatHub`` subclass to use instead."""
+    """The chat application: the hub at ``/chat`` (state in memory), sign-in
+    at ``/login``, the web page at ``/``. ``hub_class`` is a ``ChatHub``
+    subclass to use instead; ``tokens`` and ``passphrase`` default to the
+    environment's (``chat.auth``)."""
     store = ChatStore()
+    tokens = tokens or Tokens.from_environment()
+    if passphrase is None:
+        passphrase = passphrase_from_environment()
     hub = HubRoute("/chat", hub_class, factory=lambda: hub_class(store), options=options)
     if not (WEB_ROOT / "build" / "app.js").is_file():
         log.warning(
@@ -43,18 +61,37 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # here rather than in main(): uvicorn sets its loggers up after that
+        logging.getLogger("uvicorn.access").addFilter(_REDACT)
         yield
         await hub.close()
 
+    login = Route("/login", Login(tokens, passphrase).handle, methods=["POST"])
     page = Mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web")
-    app = Starlette(routes=[hub, page], lifespan=lifespan)
+    # The token is read on every request (the hub's own may carry it as
+    # ?access_token=); a request without a valid one is anonymous, and the
+    # hub's @authorize() answers it 401.
+    backend = BearerAuthBackend(tokens.validate, hubs=[hub])
+    app = Starlette(
+        routes=[login, hub, page],
+        middleware=[Middleware(AuthenticationMiddleware, backend=backend)],
+        lifespan=lifespan,
+    )
     app.state.hub = hub
     app.state.store = store
+    app.state.tokens = tokens
     return app
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve the hubgen chat example.")
+    """Serve the chat; sign in with the passphrase in ``CHAT_PASSPHRASE`` (or
+    the one this logs when that is unset)."""
+    parser = argparse.ArgumentParser(
+        description="Serve the hubgen chat example.",
+        epilog="Environment: CHAT_PASSPHRASE, the passphrase to sign in with (made up and "
+        "logged when unset); CHAT_JWT_SECRET, the key tokens are signed with (made up "
+        "when unset).",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()

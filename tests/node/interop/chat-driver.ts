@@ -1,20 +1,28 @@
 // Uses the chat example's generated TypeScript client on top of the official
 // @microsoft/signalr HubConnection. Prints one JSON event per line on stdout so
-// a test can follow along; reads commands ("send <text>", "quit") from stdin.
-// Usage: node chat-driver.js <hubUrl> <user> <room>
+// a test can follow along; reads commands ("send <text>", "whisper <user>
+// <text>", "quit", ...) from stdin. It connects with an access token from the
+// chat server's /login (the test signs in for it), as accessTokenFactory.
+// Usage: node chat-driver.js <hubUrl> <accessToken> <room>
 import * as signalR from "@microsoft/signalr";
 import { createInterface } from "node:readline";
 
-import { type ChatMessage, createChatHub, json, registerChatClient } from "./generated/index.js";
+import {
+  type ChatMessage,
+  createChatHub,
+  json,
+  type PrivateMessage,
+  registerChatClient,
+} from "./generated/index.js";
 
-const [url, user, room] = process.argv.slice(2) as [string, string, string];
+const [url, token, room] = process.argv.slice(2) as [string, string, string];
 
 function emit(event: string, data: unknown): void {
   process.stdout.write(JSON.stringify({ event, data }) + "\n");
 }
 
 const connection = new signalR.HubConnectionBuilder()
-  .withUrl(url, { transport: signalR.HttpTransportType.WebSockets })
+  .withUrl(url, { transport: signalR.HttpTransportType.WebSockets, accessTokenFactory: () => token })
   .configureLogging(signalR.LogLevel.Warning)
   .build();
 // a connection of our own: wrapping it says which protocol it uses (the
@@ -24,13 +32,14 @@ const registration = registerChatClient(
   connection,
   {
     messageReceived: (message: ChatMessage) => emit("messageReceived", message),
+    privateMessageReceived: (message: PrivateMessage) => emit("privateMessageReceived", message),
     userJoined: (joinedRoom: string, who: string) => emit("userJoined", { room: joinedRoom, user: who }),
   },
   { protocol: json },
 );
 
 await connection.start();
-const history = await chat.join(room, user);
+const history = await chat.join(room);
 emit("joined", { history, connectionId: connection.connectionId });
 
 const lines = createInterface({ input: process.stdin });
@@ -39,6 +48,13 @@ for await (const line of lines) {
   if (command === "send") {
     const sent = await chat.send(room, rest.join(" "));
     emit("sent", sent);
+  } else if (command === "whisper") {
+    const [to, ...words] = rest;
+    try {
+      emit("whispered", await chat.sendPrivate(to ?? "", words.join(" ")));
+    } catch (err) {
+      emit("error", String((err as Error).message));
+    }
   } else if (command === "history") {
     emit("history", await chat.history(room, 2));
   } else if (command === "members") {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chat.contract import ChatMessage
+from chat.contract import ChatMessage, PrivateMessage
 from chat.generated.chat_hub_server import ChatHubBase
 from starlette.authentication import SimpleUser
 from starlette.requests import HTTPConnection
@@ -44,8 +44,11 @@ class Chat(ChatHubBase):
     async def send(self, room: str, text: str) -> ChatMessage:
         raise NotImplementedError
 
-    async def join(self, room: str, user: str) -> list[ChatMessage]:
+    async def join(self, room: str) -> list[ChatMessage]:
         return []
+
+    async def send_private(self, to_user: str, text: str) -> PrivateMessage:
+        raise NotImplementedError
 
     async def history(self, room: str, limit: int = 50) -> list[ChatMessage]:
         return []

@@ -3,7 +3,7 @@ must be a mypy error containing the mark's text, and no other line may be."""
 
 from __future__ import annotations
 
-from chat.contract import ChatMessage
+from chat.contract import ChatMessage, PrivateMessage
 from chat.generated.chat_hub_client import ChatHubClient
 
 from hubgen.client import HubConnection
@@ -11,6 +11,9 @@ from hubgen.client import HubConnection
 
 class WrongReceiver:
     async def message_received(self, message: str) -> None:
+        print(message)
+
+    async def private_message_received(self, message: PrivateMessage) -> None:
         print(message)
 
     async def user_joined(self, room: str, user: str) -> None:
@@ -32,6 +35,7 @@ async def on_joined(room: str) -> None:
 async def main(connection: HubConnection) -> None:
     chat = ChatHubClient(connection)
     await chat.send("lobby", 42)  # E: Argument 2 to "send" of "ChatHubClient" has incompatible type "int"; expected "str"
+    await chat.join("lobby", "alice")  # E: Too many arguments for "join" of "ChatHubClient"
     await chat.shout("lobby", "hi")  # E: "ChatHubClient" has no attribute "shout"
     await chat.history("lobby", limit="ten")  # E: incompatible type "str"; expected "int"
     text: str = await chat.send("lobby", "hi")  # E: Incompatible types in assignment

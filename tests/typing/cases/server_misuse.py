@@ -10,7 +10,7 @@ from hubgen.server import HubRoute
 
 
 class Incomplete(ChatHubBase):
-    async def join(self, room: str, user: str) -> list[ChatMessage]:
+    async def join(self, room: str) -> list[ChatMessage]:
         await self.clients.all.message_received("not a message")  # E: incompatible type "str"; expected "ChatMessage"
         await self.clients.all.message_recieved(None)  # E: has no attribute "message_recieved"
         await self.clients.group("x").user_joined("x")  # E: Missing positional argument "user"

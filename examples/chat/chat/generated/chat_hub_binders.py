@@ -19,11 +19,13 @@ HUB: Final = HubSpec(
         MethodSpec("join", "Join"),
         MethodSpec("leave", "Leave"),
         MethodSpec("send", "Send"),
+        MethodSpec("send_private", "SendPrivate"),
         MethodSpec("history", "History"),
         MethodSpec("members", "Members"),
     ),
     client_methods=(
         MethodSpec("message_received", "MessageReceived"),
+        MethodSpec("private_message_received", "PrivateMessageReceived"),
         MethodSpec("user_joined", "UserJoined"),
         MethodSpec("user_left", "UserLeft"),
     ),

@@ -10,15 +10,19 @@ from typing import ClassVar, Final
 from hubgen.client import HubProxy, Registration
 from hubgen.spec import HubSpec, Method
 
-from ..contract import ChatClient, ChatMessage
+from ..contract import ChatClient, ChatMessage, PrivateMessage
 from .chat_hub_binders import HUB
 
 _JOIN: Final[Method[list[ChatMessage]]] = HUB.method("join")
 _LEAVE: Final[Method[None]] = HUB.method("leave")
 _SEND: Final[Method[ChatMessage]] = HUB.method("send")
+_SEND_PRIVATE: Final[Method[PrivateMessage]] = HUB.method("send_private")
 _HISTORY: Final[Method[list[ChatMessage]]] = HUB.method("history")
 _MEMBERS: Final[Method[list[str]]] = HUB.method("members")
 _MESSAGE_RECEIVED: Final[Method[None]] = HUB.client_method("message_received")
+_PRIVATE_MESSAGE_RECEIVED: Final[Method[None]] = HUB.client_method(
+    "private_message_received",
+)
 _USER_JOINED: Final[Method[None]] = HUB.client_method("user_joined")
 _USER_LEFT: Final[Method[None]] = HUB.client_method("user_left")
 
@@ -26,14 +30,15 @@ _USER_LEFT: Final[Method[None]] = HUB.client_method("user_left")
 class ChatHubClient(HubProxy):
     """Calls ChatHub on the server over a HubConnection.
 
-    A chat with rooms: join one, post to it, read its history.
+    A chat with rooms and private messages, for signed-in users: join a
+    room, post to it, read its history, write to one user.
     """
 
     spec: ClassVar[HubSpec] = HUB
 
-    async def join(self, room: str, user: str) -> list[ChatMessage]:
-        """Enter ``room`` as ``user``; returns the room's recent messages."""
-        return await self._invoke(_JOIN, room, user)
+    async def join(self, room: str) -> list[ChatMessage]:
+        """Enter ``room`` as yourself; returns the room's recent messages."""
+        return await self._invoke(_JOIN, room)
 
     async def leave(self, room: str) -> None:
         """Leave ``room``."""
@@ -42,6 +47,12 @@ class ChatHubClient(HubProxy):
     async def send(self, room: str, text: str) -> ChatMessage:
         """Post ``text`` to ``room``; everyone in it, you included, receives it."""
         return await self._invoke(_SEND, room, text)
+
+    async def send_private(self, to_user: str, text: str) -> PrivateMessage:
+        """Send ``text`` to ``to_user`` alone: every connection of theirs and
+        of yours receives it. Fails when ``to_user`` is not online.
+        """
+        return await self._invoke(_SEND_PRIVATE, to_user, text)
 
     async def history(self, room: str, limit: int = 50) -> list[ChatMessage]:
         """The last ``limit`` messages of ``room``, oldest first."""
@@ -61,6 +72,15 @@ class ChatHubClient(HubProxy):
     ) -> Registration:
         """Handle ChatClient.message_received calls from the server with ``handler``."""
         return self._on(_MESSAGE_RECEIVED, handler)
+
+    def on_private_message_received(
+        self,
+        handler: Callable[[PrivateMessage], Awaitable[None]],
+    ) -> Registration:
+        """Handle ChatClient.private_message_received calls from the server with
+        ``handler``.
+        """
+        return self._on(_PRIVATE_MESSAGE_RECEIVED, handler)
 
     def on_user_joined(
         self,

@@ -10,10 +10,13 @@ from typing import ClassVar, Final
 from hubgen.server import ClientProxy, Hub, SingleClientProxy
 from hubgen.spec import HubSpec, Method
 
-from ..contract import ChatMessage
+from ..contract import ChatMessage, PrivateMessage
 from .chat_hub_binders import HUB
 
 _MESSAGE_RECEIVED: Final[Method[None]] = HUB.client_method("message_received")
+_PRIVATE_MESSAGE_RECEIVED: Final[Method[None]] = HUB.client_method(
+    "private_message_received",
+)
 _USER_JOINED: Final[Method[None]] = HUB.client_method("user_joined")
 _USER_LEFT: Final[Method[None]] = HUB.client_method("user_left")
 
@@ -25,12 +28,20 @@ class ChatClientProxy(ClientProxy):
         """A message was posted to a room you are in."""
         await self._send(_MESSAGE_RECEIVED, message)
 
+    async def private_message_received(self, message: PrivateMessage) -> None:
+        """A private message to you, or one you sent (every connection of yours
+        receives both, so all your tabs show the conversation).
+        """
+        await self._send(_PRIVATE_MESSAGE_RECEIVED, message)
+
     async def user_joined(self, room: str, user: str) -> None:
         """Someone entered a room you are in."""
         await self._send(_USER_JOINED, room, user)
 
     async def user_left(self, room: str, user: str) -> None:
-        """Someone left a room you are in (or disconnected)."""
+        """Someone left a room you are in (their last connection in it left or
+        disconnected).
+        """
         await self._send(_USER_LEFT, room, user)
 
 
@@ -41,7 +52,8 @@ class ChatClientSingleProxy(SingleClientProxy, ChatClientProxy):
 class ChatHubBase(Hub[ChatClientProxy, ChatClientSingleProxy]):
     """Base of ChatHub implementations: subclass it and implement every method.
 
-    A chat with rooms: join one, post to it, read its history.
+    A chat with rooms and private messages, for signed-in users: join a
+    room, post to it, read its history, write to one user.
     """
 
     spec: ClassVar[HubSpec] = HUB
@@ -49,8 +61,8 @@ class ChatHubBase(Hub[ChatClientProxy, ChatClientSingleProxy]):
     single_client_proxy: ClassVar[type[SingleClientProxy]] = ChatClientSingleProxy
 
     @abc.abstractmethod
-    async def join(self, room: str, user: str) -> list[ChatMessage]:
-        """Enter ``room`` as ``user``; returns the room's recent messages."""
+    async def join(self, room: str) -> list[ChatMessage]:
+        """Enter ``room`` as yourself; returns the room's recent messages."""
 
     @abc.abstractmethod
     async def leave(self, room: str) -> None:
@@ -59,6 +71,12 @@ class ChatHubBase(Hub[ChatClientProxy, ChatClientSingleProxy]):
     @abc.abstractmethod
     async def send(self, room: str, text: str) -> ChatMessage:
         """Post ``text`` to ``room``; everyone in it, you included, receives it."""
+
+    @abc.abstractmethod
+    async def send_private(self, to_user: str, text: str) -> PrivateMessage:
+        """Send ``text`` to ``to_user`` alone: every connection of theirs and
+        of yours receives it. Fails when ``to_user`` is not online.
+        """
 
     @abc.abstractmethod
     async def history(self, room: str, limit: int = 50) -> list[ChatMessage]:

@@ -3,7 +3,7 @@
 
 import type { HubConnection } from "@microsoft/signalr";
 
-import type { ChatMessage } from "./models.js";
+import type { ChatMessage, PrivateMessage } from "./models.js";
 import {
   type ConnectOptions,
   type Disposable,
@@ -15,16 +15,24 @@ import {
   registerHandlers,
 } from "./runtime.js";
 
-/** A chat with rooms: join one, post to it, read its history. */
+/**
+ * A chat with rooms and private messages, for signed-in users: join a
+ * room, post to it, read its history, write to one user.
+ */
 export interface ChatHub<W extends Wire = JsonWire> {
   /** The connection calls go through: start and stop it, watch its state. */
   readonly connection: HubConnection;
-  /** Enter ``room`` as ``user``; returns the room's recent messages. */
-  join(room: string, user: string): Promise<ChatMessage<W>[]>;
+  /** Enter ``room`` as yourself; returns the room's recent messages. */
+  join(room: string): Promise<ChatMessage<W>[]>;
   /** Leave ``room``. */
   leave(room: string): Promise<void>;
   /** Post ``text`` to ``room``; everyone in it, you included, receives it. */
   send(room: string, text: string): Promise<ChatMessage<W>>;
+  /**
+   * Send ``text`` to ``to_user`` alone: every connection of theirs and
+   * of yours receives it. Fails when ``to_user`` is not online.
+   */
+  sendPrivate(toUser: string, text: string): Promise<PrivateMessage<W>>;
   /** The last ``limit`` messages of ``room``, oldest first. */
   history(room: string, limit?: number): Promise<ChatMessage<W>[]>;
   /** Who is in ``room`` now. */
@@ -41,6 +49,13 @@ export interface ChatHub<W extends Wire = JsonWire> {
    */
   onMessageReceived(handler: ChatClient<W>["messageReceived"]): Disposable;
   /**
+   * Calls `handler` for every privateMessageReceived call from the server.
+   *
+   * A private message to you, or one you sent (every connection of yours
+   * receives both, so all your tabs show the conversation).
+   */
+  onPrivateMessageReceived(handler: ChatClient<W>["privateMessageReceived"]): Disposable;
+  /**
    * Calls `handler` for every userJoined call from the server.
    *
    * Someone entered a room you are in.
@@ -49,7 +64,8 @@ export interface ChatHub<W extends Wire = JsonWire> {
   /**
    * Calls `handler` for every userLeft call from the server.
    *
-   * Someone left a room you are in (or disconnected).
+   * Someone left a room you are in (their last connection in it left or
+   * disconnected).
    */
   onUserLeft(handler: ChatClient<W>["userLeft"]): Disposable;
 }
@@ -58,9 +74,17 @@ export interface ChatHub<W extends Wire = JsonWire> {
 export interface ChatClient<W extends Wire = JsonWire> {
   /** A message was posted to a room you are in. */
   messageReceived: (message: ChatMessage<W>) => unknown;
+  /**
+   * A private message to you, or one you sent (every connection of yours
+   * receives both, so all your tabs show the conversation).
+   */
+  privateMessageReceived: (message: PrivateMessage<W>) => unknown;
   /** Someone entered a room you are in. */
   userJoined: (room: string, user: string) => unknown;
-  /** Someone left a room you are in (or disconnected). */
+  /**
+   * Someone left a room you are in (their last connection in it left or
+   * disconnected).
+   */
   userLeft: (room: string, user: string) => unknown;
 }
 
@@ -89,14 +113,17 @@ export function createChatHub<W extends Wire>(
   const connection = hubConnection(target, options);
   return {
     connection,
-    join(room: string, user: string): Promise<ChatMessage<W>[]> {
-      return connection.invoke<ChatMessage<W>[]>("Join", room, user);
+    join(room: string): Promise<ChatMessage<W>[]> {
+      return connection.invoke<ChatMessage<W>[]>("Join", room);
     },
     leave(room: string): Promise<void> {
       return connection.invoke<void>("Leave", room);
     },
     send(room: string, text: string): Promise<ChatMessage<W>> {
       return connection.invoke<ChatMessage<W>>("Send", room, text);
+    },
+    sendPrivate(toUser: string, text: string): Promise<PrivateMessage<W>> {
+      return connection.invoke<PrivateMessage<W>>("SendPrivate", toUser, text);
     },
     history(room: string, limit: number = 50): Promise<ChatMessage<W>[]> {
       return connection.invoke<ChatMessage<W>[]>("History", room, limit);
@@ -107,12 +134,16 @@ export function createChatHub<W extends Wire>(
     register(receiver: Partial<ChatClient<W>>): Disposable {
       return registerHandlers(connection, [
         ["MessageReceived", receiver.messageReceived?.bind(receiver)],
+        ["PrivateMessageReceived", receiver.privateMessageReceived?.bind(receiver)],
         ["UserJoined", receiver.userJoined?.bind(receiver)],
         ["UserLeft", receiver.userLeft?.bind(receiver)],
       ]);
     },
     onMessageReceived(handler: ChatClient<W>["messageReceived"]): Disposable {
       return registerHandlers(connection, [["MessageReceived", handler]]);
+    },
+    onPrivateMessageReceived(handler: ChatClient<W>["privateMessageReceived"]): Disposable {
+      return registerHandlers(connection, [["PrivateMessageReceived", handler]]);
     },
     onUserJoined(handler: ChatClient<W>["userJoined"]): Disposable {
       return registerHandlers(connection, [["UserJoined", handler]]);
@@ -136,6 +167,7 @@ export function registerChatClient<W extends Wire>(
 ): Disposable {
   return registerHandlers(expectProtocol(connection, options), [
     ["MessageReceived", receiver.messageReceived?.bind(receiver)],
+    ["PrivateMessageReceived", receiver.privateMessageReceived?.bind(receiver)],
     ["UserJoined", receiver.userJoined?.bind(receiver)],
     ["UserLeft", receiver.userLeft?.bind(receiver)],
   ]);

@@ -11,3 +11,12 @@ export interface ChatMessage<W extends Wire = JsonWire> {
   text: string;
   sentAt: W["datetime"];
 }
+
+/** A message from one user to another; only the two of them receive it. */
+export interface PrivateMessage<W extends Wire = JsonWire> {
+  id: string;
+  author: string;
+  recipient: string;
+  text: string;
+  sentAt: W["datetime"];
+}
