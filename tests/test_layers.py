@@ -25,8 +25,21 @@ FORBIDDEN = {
         "hubgen.codegen",
     ],
     "hubgen.wire": ["hubgen.protocol", "hubgen.codec", "pydantic"],
-    "hubgen.codegen": ["starlette", "hubgen.server", "hubgen.client", "hubgen.protocol"],
-    "hubgen.contracts": ["starlette", "hubgen.server", "hubgen.client", "hubgen.protocol"],
+    "hubgen.members": ["hubgen.codec", "hubgen.spec", "hubgen.contracts", "pydantic"],
+    "hubgen.codegen": [
+        "starlette",
+        "hubgen.server",
+        "hubgen.client",
+        "hubgen.protocol",
+        "hubgen.contracts",
+    ],
+    "hubgen.contracts": [
+        "starlette",
+        "hubgen.server",
+        "hubgen.client",
+        "hubgen.protocol",
+        "hubgen.codegen",
+    ],
     "hubgen.client": ["starlette", "hubgen.server", "hubgen.codegen", "hubgen.contracts"],
     "hubgen.server": ["hubgen.client", "hubgen.codegen", "hubgen.contracts"],
 }

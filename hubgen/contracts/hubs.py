@@ -18,14 +18,10 @@ from hubgen.contracts.report import Report
 from hubgen.contracts.source import SourceIndex
 from hubgen.contracts.typerefs import is_class
 from hubgen.ir import ClientDecl, HubDecl, PythonRef, SourceLocation
+from hubgen.members import is_protocol
 from hubgen.naming import to_camel, to_snake
 
-__all__ = ["HubAnalyzer", "is_protocol"]
-
-
-def is_protocol(cls: Any) -> bool:
-    """True for a class that lists ``Protocol`` among its bases."""
-    return is_class(cls) and getattr(cls, "_is_protocol", False) is True
+__all__ = ["HubAnalyzer"]
 
 
 class HubAnalyzer:

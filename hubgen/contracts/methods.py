@@ -4,8 +4,8 @@ A hub method is ``async def m(...) -> T`` (an invocation; ``-> None`` is void)
 or ``def m(...) -> AsyncIterator[T]`` (a server-to-client stream); a parameter
 typed ``AsyncIterator[T]`` is a client-to-server stream. A client method is
 ``async def m(...) -> None`` (a plain call) or ``-> T`` (a client result).
-Members are read the way :mod:`hubgen.spec` reads them at runtime: public
-functions of the Protocol and its Protocol bases, bases first.
+Members are read by :mod:`hubgen.members`, as :mod:`hubgen.spec` reads them at
+runtime: the public members of the Protocol and its bases, bases first.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import libcst as cst
-import typing_extensions
 from pydantic import TypeAdapter, ValidationError
 
 from hubgen._markers import METHOD_ATTR, MethodMarker
@@ -34,21 +33,15 @@ from hubgen.contracts.names import (
 )
 from hubgen.contracts.report import Report
 from hubgen.contracts.source import ClassSource, Site, SourceIndex, decorator_argument
-from hubgen.contracts.typerefs import INVALID, Scope, describe, stream_item
+from hubgen.contracts.typerefs import INVALID, Scope, describe
 from hubgen.ir import DefaultValue, MethodDecl, MethodKind, ParameterDecl, SourceLocation, TypeRef
+from hubgen.members import DATA_MEMBER, protocol_members, stream_item
 from hubgen.naming import MethodNaming, to_camel
 
-__all__ = ["MethodAnalyzer", "Role", "protocol_members"]
+__all__ = ["MethodAnalyzer", "Role"]
 
 Role = Literal["hub", "client"]
 
-_SKIPPED_BASES: tuple[Any, ...] = (
-    object,
-    typing.Protocol,
-    typing.Generic,
-    typing_extensions.Protocol,
-)
-_DATA_MEMBER = object()
 _EMPTY = inspect.Parameter.empty
 
 _HUB_BASE_MEMBERS = frozenset(
@@ -63,23 +56,6 @@ _HUB_BASE_MEMBERS = frozenset(
         "on_disconnected",
     }
 )
-
-
-def protocol_members(protocol: type) -> list[tuple[str, Any, type]]:
-    """``(name, value, defining class)`` for the public members of a Protocol
-    and its bases, bases first, as :func:`hubgen.spec` collects methods."""
-    found: dict[str, tuple[Any, type]] = {}
-    for klass in reversed(protocol.__mro__):
-        if klass in _SKIPPED_BASES:
-            continue
-        namespace = vars(klass)
-        for attr, value in namespace.items():
-            if not attr.startswith("_"):
-                found[attr] = (value, klass)
-        for attr in namespace.get("__annotations__", {}):
-            if not attr.startswith("_") and attr not in namespace:
-                found[attr] = (_DATA_MEMBER, klass)
-    return [(name, value, klass) for name, (value, klass) in found.items()]
 
 
 def _is_overload_stub(func: Any) -> bool:
@@ -147,9 +123,10 @@ class MethodAnalyzer:
         # A generic Protocol is reported once (HG015), not at every use of its
         # type variables.
         self._scope = Scope(type_parameters=tuple(getattr(protocol, "__parameters__", ())))
-        for name, value, klass in protocol_members(protocol):
+        for member in protocol_members(protocol):
+            klass, name, value = member.owner, member.name, member.value
             source = self.sources.class_source(klass)
-            if not inspect.isfunction(value):
+            if not member.is_method:
                 self._not_a_method(protocol, klass, source, name, value, role)
                 continue
             decl = self._method(protocol, source, klass, name, value, role)
@@ -196,7 +173,7 @@ class MethodAnalyzer:
         value: Any,
         role: Role,
     ) -> None:
-        if value is _DATA_MEMBER:
+        if value is DATA_MEMBER:
             kind = "a data member"
         elif isinstance(value, staticmethod | classmethod | property):
             kind = f"a {type(value).__name__}"
