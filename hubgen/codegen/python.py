@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hubgen import ir
+from hubgen import artifacts, ir
 from hubgen.codegen._pysource import (
     INDENT,
     WIDTH,
@@ -40,6 +40,7 @@ _STDLIB_CALLS = {
     "UUID": ("uuid", "UUID"),
     "Decimal": ("decimal", "Decimal"),
 }
+_SPEC = artifacts.PYTHON_SPEC
 _PRIMITIVES: dict[str, tuple[str, str] | str] = {
     "str": "str",
     "int": "int",
@@ -112,12 +113,17 @@ class ModuleNames:
         declared = [decl.python for decl in _declarations(contract)]
         for hub in contract.hubs:
             declared += [hub.python, hub.client.python]
-        self._contract_names = {ref.qualname.split(".")[0] for ref in declared}
+        self._contract_names = {artifacts.python_import(ref) for ref in declared}
+
+    def taken(self) -> set[str]:
+        """Module-level names that are not the runtime's: the hub's spec, the
+        contract's names and the module's classes."""
+        return {_SPEC, *self._contract_names}
 
     # -- imports ---------------------------------------------------------------
 
     def contract_name(self, ref: ir.PythonRef) -> str:
-        top = ref.qualname.split(".")[0]
+        top = artifacts.python_import(ref)
         section, module = _import_from(ref.module, self.package)
         self.imports.add(section, module, top)
         return ref.qualname
@@ -302,56 +308,6 @@ def _check_client_method(method: ir.MethodDecl, client: ir.ClientDecl) -> None:
 # --------------------------------------------------------------------------- modules
 
 
-@dataclass(frozen=True)
-class _HubNames:
-    snake: str
-    binders: str
-    server: str
-    client: str
-    base: str
-    proxy: str
-    single_proxy: str
-    hub_client: str
-
-
-def _hub_names(hub: ir.HubDecl) -> _HubNames:
-    snake = to_snake(hub.name)
-    return _HubNames(
-        snake=snake,
-        binders=f"{snake}_binders",
-        server=f"{snake}_server",
-        client=f"{snake}_client",
-        base=f"{hub.name}Base",
-        proxy=f"{hub.client.name}Proxy",
-        single_proxy=f"{hub.client.name}SingleProxy",
-        hub_client=f"{hub.name}Client",
-    )
-
-
-def _check_names(contract: ir.Contract) -> None:
-    declared: dict[str, str] = {}
-    for decl in _declarations(contract):
-        declared[decl.python.qualname.split(".")[0]] = f"{decl.location}: {decl.name}"
-    for hub in contract.hubs:
-        names = _hub_names(hub)
-        for generated in (names.base, names.proxy, names.single_proxy, names.hub_client, "HUB"):
-            if generated in declared:
-                raise CodegenError(
-                    f"{declared[generated]} clashes with the generated class {generated} "
-                    f"of hub {hub.name}; rename the declaration or the hub "
-                    "(@hubgen.hub(name=...))"
-                )
-        reserved = {"register", "spec"}
-        reserved |= {f"on_{m.name}" for m in hub.client.methods}
-        for method in hub.methods:
-            if method.name in reserved or method.name.startswith("_"):
-                raise CodegenError(
-                    f"{method.location}: hub method name '{method.name}' is taken by the "
-                    f"generated client {names.hub_client}; rename it and give the wire "
-                    f"name with @hubgen.method(name=...)"
-                )
-
-
 def _header(*sources: str) -> list[str]:
     """``# source:`` comment lines, one per contract file: a comment is never
     re-wrapped by a formatter, so each file gets a line of its own."""
@@ -397,24 +353,24 @@ def _binders(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str
         ),
         hub=hub,
         imports=module.imports.render(),
-        declaration=[f"HUB: {final} = {hub_spec}(", *body, ")"],
+        declaration=[f"{_SPEC}: {final} = {hub_spec}(", *body, ")"],
     )
 
 
 def _server(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
-    names = _hub_names(hub)
+    names = artifacts.hub_names(hub)
     module = ModuleNames(contract, package)
     hub_base = module.runtime("hubgen.server", "Hub")
     proxy_base = module.runtime("hubgen.server", "ClientProxy")
     single_base = module.runtime("hubgen.server", "SingleClientProxy")
     hub_spec = module.runtime("hubgen.spec", "HubSpec")
     class_var = module.runtime("typing", "ClassVar")
-    hub_const = module.local(f".{names.binders}", "HUB")
+    hub_const = module.local(f".{names.binders_module}", _SPEC)
     abc = module.module("abc")
     for method in hub.client.methods:
         _check_client_method(method, hub.client)
 
-    handles = _handles(hub.client.methods, {"HUB"})
+    handles = _handles(hub.client.methods, module.taken())
     handle_lines = _handle_lines(module, hub.client.methods, handles, "client_method", hub_const)
 
     def proxy_method(method: ir.MethodDecl) -> _Method:
@@ -504,17 +460,17 @@ def _server(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
 
 
 def _client(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
-    names = _hub_names(hub)
+    names = artifacts.hub_names(hub)
     module = ModuleNames(contract, package)
     hub_proxy = module.runtime("hubgen.client", "HubProxy")
     registration = module.runtime("hubgen.client", "Registration")
     hub_spec = module.runtime("hubgen.spec", "HubSpec")
     class_var = module.runtime("typing", "ClassVar")
-    hub_const = module.local(f".{names.binders}", "HUB")
+    hub_const = module.local(f".{names.binders_module}", _SPEC)
     for method in hub.client.methods:
         _check_client_method(method, hub.client)
 
-    taken = {"HUB"}
+    taken = module.taken()
     hub_handles = _handles(hub.methods, taken)
     client_handles = _handles(hub.client.methods, taken)
     handle_lines = _handle_lines(module, hub.methods, hub_handles, "method", hub_const)
@@ -551,7 +507,7 @@ def _client(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
             doc += " Its result answers the server."
         return _Method(
             signature=_signature(
-                f"def on_{method.name}",
+                f"def {artifacts.python_registration(method.name)}",
                 ["self", f"handler: {handler}"],
                 [],
                 registration,
@@ -597,7 +553,6 @@ def _client(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
 def python_files(contract: ir.Contract, *, package: str | None) -> list[PythonModule]:
     """Every generated Python module for ``contract``, ``package`` being the
     dotted name of the output package (``None`` if it is not importable)."""
-    _check_names(contract)
     sources = sorted({hub.location.file for hub in contract.hubs})
     files = [
         PythonModule(
@@ -616,10 +571,10 @@ def python_files(contract: ir.Contract, *, package: str | None) -> list[PythonMo
         )
     ]
     for hub in contract.hubs:
-        names = _hub_names(hub)
-        files.append(PythonModule(f"{names.binders}.py", _binders(contract, hub, package)))
-        files.append(PythonModule(f"{names.server}.py", _server(contract, hub, package)))
-        files.append(PythonModule(f"{names.client}.py", _client(contract, hub, package)))
+        names = artifacts.hub_names(hub)
+        files.append(PythonModule(f"{names.binders_module}.py", _binders(contract, hub, package)))
+        files.append(PythonModule(f"{names.server_module}.py", _server(contract, hub, package)))
+        files.append(PythonModule(f"{names.client_module}.py", _client(contract, hub, package)))
     for module in files:
         too_long = [n for n, line in enumerate(module.text.splitlines(), 1) if len(line) > WIDTH]
         if too_long:  # pragma: no cover - a template or layout bug

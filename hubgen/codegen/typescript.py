@@ -28,10 +28,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hubgen import ir
+from hubgen import artifacts, ir
 from hubgen.codegen._templates import HEADER, render
 from hubgen.codegen.errors import CodegenError
-from hubgen.naming import to_camel
 
 __all__ = [
     "SIGNALR_PEER_RANGE",
@@ -83,101 +82,9 @@ class TypeScriptOptions:
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
-_RESERVED = frozenset(
-    {
-        "break",
-        "case",
-        "catch",
-        "class",
-        "const",
-        "continue",
-        "debugger",
-        "default",
-        "delete",
-        "do",
-        "else",
-        "enum",
-        "export",
-        "extends",
-        "false",
-        "finally",
-        "for",
-        "function",
-        "if",
-        "import",
-        "in",
-        "instanceof",
-        "new",
-        "null",
-        "return",
-        "super",
-        "switch",
-        "this",
-        "throw",
-        "true",
-        "try",
-        "typeof",
-        "var",
-        "void",
-        "while",
-        "with",
-        "implements",
-        "interface",
-        "let",
-        "package",
-        "private",
-        "protected",
-        "public",
-        "static",
-        "yield",
-        "await",
-        "arguments",
-        "eval",
-        "undefined",
-    }
-)
-#: Local names inside generated functions that parameters must not shadow.
-_LOCALS = frozenset(
-    {
-        "connection",
-        "receiver",
-        "handler",
-        "options",
-        "target",
-        "hubConnection",
-        "expectProtocol",
-        "toHubStream",
-        "toStreamResult",
-        "registerHandlers",
-    }
-)
 _STRING_PRIMITIVES = frozenset({"str", "date", "time", "timedelta", "uuid", "decimal"})
-#: Primitives whose TypeScript type depends on the hub protocol: ``W["bytes"]``.
-_WIRE_PRIMITIVES = frozenset({"bytes", "datetime"})
 #: The type parameter of declarations that hold a protocol-dependent value.
-_W = "W"
-#: Module names the generator uses besides one per hub.
-_FIXED_MODULES = frozenset({"models", "runtime", "index", "messagepack"})
-#: What the runtime module exports to users (index.ts re-exports them).
-_RUNTIME_TYPES = (
-    "AbortSignalLike",
-    "ConnectOptions",
-    "Disposable",
-    "HubStream",
-    "StreamOptions",
-    "StreamSubscriber",
-    "UploadOf",
-    "Uploadable",
-)
-_WIRE_TYPES = ("HubProtocolChoice", "JsonWire", "MessagePackWire", "ProtocolOptions", "Wire")
-#: Runtime helpers generated modules import (not re-exported).
-_RUNTIME_HELPERS = (
-    "expectProtocol",
-    "hubConnection",
-    "registerHandlers",
-    "toHubStream",
-    "toStreamResult",
-)
+_W = artifacts.TYPESCRIPT_WIRE_PARAMETER
 
 
 @dataclass(frozen=True)
@@ -205,15 +112,6 @@ def _property(name: str) -> str:
     return name if _IDENTIFIER.match(name) else _literal(name)
 
 
-def _parameter(name: str, *, locals: bool = True) -> str:
-    """A parameter name: camelCase, not a reserved word and, in generated
-    function bodies (``locals``), not a name they use."""
-    camel = to_camel(name)
-    while camel in _RESERVED or (locals and camel in _LOCALS) or not _IDENTIFIER.match(camel):
-        camel += "_"
-    return camel
-
-
 def _wrap(text: str) -> str:
     """Parenthesise a union or function type used as an array item."""
     return f"({text})" if " | " in text or "=>" in text else text
@@ -232,17 +130,17 @@ class _Types:
         self.wire = options.messagepack
         self.default_wire = "JsonWire" if options.json else "MessagePackWire"
         self.json = options.json
-        self.required_tags = _discriminator_tags(contract)
-        self.needs_input = _needs_input(contract, self.required_tags)
+        self.required_tags = artifacts.discriminator_tags(contract)
+        self.needs_input = artifacts.input_models(contract, self.required_tags)
         #: Models holding a protocol-dependent value: they take ``W``.
-        self.wired = _wired_models(contract) if self.wire else set()
+        self.wired = artifacts.wire_dependent_models(contract) if self.wire else set()
 
     def depends(self, ref: ir.TypeRef) -> bool:
         """Whether ``ref`` holds a protocol-dependent value (so needs ``W``)."""
         return any(
-            (isinstance(r, ir.PrimitiveType) and r.name in _WIRE_PRIMITIVES and self.wire)
+            (isinstance(r, ir.PrimitiveType) and r.name in artifacts.WIRE_PRIMITIVES and self.wire)
             or (isinstance(r, ir.ModelRef) and r.name in self.wired)
-            for r in _walk(ref)
+            for r in ir.walk(ref)
         )
 
     def parameters(self, own: Sequence[str], wired: bool) -> str:
@@ -253,11 +151,11 @@ class _Types:
         return f"<{', '.join(params)}>" if params else ""
 
     def model_name(self, name: str, *, input: bool) -> str:
-        return f"{name}Input" if input and name in self.needs_input else name
+        return artifacts.input_model(name) if input and name in self.needs_input else name
 
     def type(self, ref: ir.TypeRef, *, input: bool) -> str:
         if isinstance(ref, ir.PrimitiveType):
-            if ref.name in _WIRE_PRIMITIVES:
+            if ref.name in artifacts.WIRE_PRIMITIVES:
                 return f'{_W}["{ref.name}"]' if self.wire else "string"
             if ref.name in _STRING_PRIMITIVES:
                 return "string"
@@ -291,97 +189,6 @@ class _Types:
         if ref == ir.PrimitiveType(name="none"):
             return "void"
         return self.type(ref, input=input)
-
-
-def _walk(ref: ir.TypeRef) -> Iterable[ir.TypeRef]:
-    yield ref
-    children: list[ir.TypeRef] = []
-    if isinstance(ref, ir.ListType):
-        children = [ref.item]
-    elif isinstance(ref, ir.TupleType):
-        children = list(ref.items)
-    elif isinstance(ref, ir.DictType):
-        children = [ref.key, ref.value]
-    elif isinstance(ref, ir.NullableType):
-        children = [ref.inner]
-    elif isinstance(ref, ir.UnionType):
-        children = list(ref.members)
-    elif isinstance(ref, ir.ModelRef):
-        children = list(ref.args)
-    for child in children:
-        yield from _walk(child)
-
-
-def _all_types(contract: ir.Contract) -> Iterable[ir.TypeRef]:
-    for model in contract.models:
-        for f in model.fields:
-            yield from _walk(f.type)
-    for hub in contract.hubs:
-        for method in (*hub.methods, *hub.client.methods):
-            yield from _walk(method.returns)
-            for param in method.parameters:
-                yield from _walk(param.type)
-
-
-def _discriminator_tags(contract: ir.Contract) -> dict[str, set[str]]:
-    """Per model, the tag fields (wire names) a discriminated union reads: they
-    stay required in ``XInput`` since the server needs them to pick the member."""
-    tags: dict[str, set[str]] = {}
-    for ref in _all_types(contract):
-        if isinstance(ref, ir.UnionType) and ref.discriminator:
-            for member in ref.members:
-                if isinstance(member, ir.ModelRef):
-                    tags.setdefault(member.name, set()).add(ref.discriminator)
-    return tags
-
-
-def _optional_in_input(f: ir.FieldDecl, model: str, tags: dict[str, set[str]]) -> bool:
-    return f.has_default and f.wire_name not in tags.get(model, set())
-
-
-def _closure(contract: ir.Contract, seed: set[str]) -> set[str]:
-    """``seed`` and every model that holds one of them, directly or nested."""
-    found = set(seed)
-    changed = True
-    while changed:
-        changed = False
-        for model in contract.models:
-            if model.name in found:
-                continue
-            if any(
-                isinstance(ref, ir.ModelRef) and ref.name in found
-                for f in model.fields
-                for ref in _walk(f.type)
-            ):
-                found.add(model.name)
-                changed = True
-    return found
-
-
-def _needs_input(contract: ir.Contract, tags: dict[str, set[str]]) -> set[str]:
-    return _closure(
-        contract,
-        {
-            m.name
-            for m in contract.models
-            if any(_optional_in_input(f, m.name, tags) for f in m.fields)
-        },
-    )
-
-
-def _wired_models(contract: ir.Contract) -> set[str]:
-    return _closure(
-        contract,
-        {
-            m.name
-            for m in contract.models
-            if any(
-                isinstance(ref, ir.PrimitiveType) and ref.name in _WIRE_PRIMITIVES
-                for f in m.fields
-                for ref in _walk(f.type)
-            )
-        },
-    )
 
 
 def import_statement(names: Sequence[str], module: str, *, type_only: bool = False) -> str:
@@ -472,7 +279,7 @@ def _model_declarations(contract: ir.Contract, types: _Types) -> list[_Interface
                             doc=_jsdoc(f.doc, "  "),
                             name=_property(f.wire_name),
                             optional=input
-                            and _optional_in_input(f, model.name, types.required_tags),
+                            and artifacts.optional_in_input(f, model.name, types.required_tags),
                             type=types.type(f.type, input=input),
                         )
                         for f in model.fields
@@ -552,6 +359,8 @@ class _Hub:
     #: This module declares the client interface and its registration (the
     #: first hub with this client does; later ones import the interface).
     emit_client: bool
+    #: ``createChatHub``, ``registerChatClient``
+    factory_function: str
     register_function: str
     imports: list[str] = field(default_factory=list)
     #: The factory's overloads and implementation signature, line by line
@@ -576,7 +385,9 @@ def _params(
     sources: Sequence[str] = (),
 ) -> list[_Param]:
     """The parameters of ``method``; ``sources`` names the type parameter of
-    each upload (see :func:`_upload_sources`), in order."""
+    each upload (:func:`hubgen.artifacts.upload_type_parameters`), in order:
+    an upload's type is ``UploadOf<S, T>``, ``S`` inferred from the source
+    passed, so that tsc checks the source's item type (``UploadOf`` in runtime.ts)."""
     out: list[_Param] = []
     required_after = False
     uploads = iter(reversed(sources))
@@ -590,25 +401,10 @@ def _params(
             required_after = True
         elif not optional:
             kind = f"{kind} | undefined"
-        name = _parameter(param.name, locals=locals)
+        name = artifacts.typescript_parameter(param.name, locals=locals)
         out.append(_Param(name, kind, optional, default, param.stream))
     out.reverse()
     return out
-
-
-def _upload_sources(method: ir.MethodDecl, taken: set[str]) -> list[str]:
-    """The type parameters of ``method``'s uploads, one each (``S``, or ``S1``,
-    ``S2``, ...), not named like anything in ``taken``: an upload's parameter type
-    is ``UploadOf<S, T>``, ``S`` inferred from the source passed, so that tsc
-    checks the source's item type (see ``UploadOf`` in runtime.ts)."""
-    count = sum(1 for p in method.parameters if p.stream)
-    names = ["S"] if count == 1 else [f"S{i}" for i in range(1, count + 1)]
-    unique = []
-    for name in names:
-        while name in taken:
-            name += "_"
-        unique.append(name)
-    return unique
 
 
 def _signature(head: str, params: Sequence[str], tail: str) -> list[str]:
@@ -643,13 +439,15 @@ def _hub(
     hub_wired = client_wired or any(
         types.depends(ref) for m in hub.methods for ref in _method_types(m)
     )
-    client_type = _generic(hub.client.name, [_W] if client_wired else [])
+    names = artifacts.hub_names(hub)
+    client_type = _generic(names.client_interface, [_W] if client_wired else [])
     methods: list[_HubMethod] = []
     taken = {_W, *(mo.name for mo in contract.models), *(e.name for e in contract.enums)}
     taken |= {types.model_name(mo.name, input=True) for mo in contract.models}
+    taken |= {names.interface, names.client_interface}
     for m in hub.methods:
         item = types.result(m.returns, input=False)
-        sources = _upload_sources(m, taken)
+        sources = artifacts.upload_type_parameters(sum(p.stream for p in m.parameters), taken)
         uploads = [types.type(p.type, input=True) for p in m.parameters if p.stream]
         bounds = [f"{s} extends Uploadable<{t}>" for s, t in zip(sources, uploads, strict=True)]
         if m.kind is ir.MethodKind.STREAM:
@@ -659,7 +457,7 @@ def _hub(
         methods.append(
             _HubMethod(
                 doc=_jsdoc(m.doc, "  "),
-                name=to_camel(m.name),
+                name=artifacts.typescript_member(m.name),
                 type_parameters=f"<{', '.join(bounds)}>" if bounds else "",
                 wire_name=_literal(m.wire_name),
                 params=_params(types, m, input=True, sources=sources),
@@ -675,7 +473,7 @@ def _hub(
         # drops it): any will do, `(p) => list.push(p)` included. A client
         # result is the answer the server awaits: that or a promise of it.
         handler_result = "unknown" if result == "void" else f"{_wrap(result)} | Promise<{result}>"
-        name = to_camel(m.name)
+        name = artifacts.typescript_member(m.name)
         on_doc = f"Calls `handler` for every {name} call from the server."
         if m.doc:
             on_doc = f"{on_doc}\n\n{m.doc}"
@@ -686,24 +484,25 @@ def _hub(
                 wire_name=_literal(m.wire_name),
                 params=_params(types, m, input=False, locals=False),
                 returns=handler_result,
-                on_name=f"on{name[:1].upper()}{name[1:]}",
+                on_name=artifacts.typescript_registration(m.name),
                 on_doc=_jsdoc(on_doc, "  "),
                 handler_type=f"{client_type}[{_literal(name)}]",
             )
         )
     view = _Hub(
         doc=_jsdoc(hub.doc, ""),
-        name=hub.name,
-        type=_generic(hub.name, [_W] if hub_wired else []),
+        name=names.interface,
+        type=_generic(names.interface, [_W] if hub_wired else []),
         type_parameters=types.parameters([], hub_wired),
         methods=methods,
-        client_name=hub.client.name,
+        client_name=names.client_interface,
         client_type=client_type,
         client_type_parameters=types.parameters([], client_wired),
         client_doc=_jsdoc(hub.client.doc, ""),
         client_methods=client_methods,
         emit_client=client_module is None,
-        register_function=f"register{hub.client.name}",
+        factory_function=names.factory,
+        register_function=names.register,
         wire=types.wire,
         wired=hub_wired,
         json=types.json,
@@ -719,7 +518,7 @@ def _factory(types: _Types, view: _Hub, wired: bool) -> list[str]:
     MessagePack enabled, the hub's wire types follow from the protocol: the
     one ``options`` name (JSON when none does), or, for a connection the
     application built, the one ``options`` says it uses."""
-    create = f"export function create{view.name}"
+    create = f"export function {view.factory_function}"
     connection, target = "connection: HubConnection", "target: HubConnection | string"
     signatures: list[tuple[str, list[str], str]] = []  # head, parameters, result
     if not types.wire:
@@ -812,76 +611,6 @@ def _hub_imports(
             import_statement([view.client_name], f"./{client_module}.js", type_only=True)
         )
     return imports
-
-
-# --------------------------------------------------------------------------- checks
-
-
-def _check_names(contract: ir.Contract, types: _Types, options: TypeScriptOptions) -> None:
-    """Refuse contracts whose generated TypeScript names would collide."""
-    exported: dict[str, str] = {}
-
-    def claim(name: str, what: str) -> None:
-        if name in exported and exported[name] != what:
-            raise CodegenError(
-                f"TypeScript name clash: {name} would be both {exported[name]} and {what}; "
-                "rename one of them in the contract"
-            )
-        exported[name] = what
-
-    runtime = [*_RUNTIME_TYPES, *_RUNTIME_HELPERS]
-    if types.wire:
-        runtime += [*_WIRE_TYPES, _W]
-        if options.json:
-            runtime.append("json")
-        runtime.append("messagePack")
-    for name in runtime:
-        claim(name, "a hubgen runtime name")
-    for enum in contract.enums:
-        claim(enum.name, f"enum {enum.name}")
-    for model in contract.models:
-        claim(model.name, f"model {model.name}")
-        if model.name in types.needs_input:
-            claim(f"{model.name}Input", f"the input form of model {model.name}")
-        if model.name in types.wired and _W in model.type_parameters:
-            raise CodegenError(
-                f"model {model.name} has a type parameter named {_W}, which the TypeScript "
-                "client uses for the hub protocol's types when MessagePack is enabled; "
-                "rename the type variable"
-            )
-    modules: dict[str, str] = {}
-    for hub in contract.hubs:
-        claim(hub.name, f"the interface of hub {hub.name}")
-        claim(f"create{hub.name}", f"the factory of hub {hub.name}")
-        claim(hub.client.name, f"client interface {hub.client.name}")
-        claim(f"register{hub.client.name}", f"the registration of {hub.client.name}")
-        module = to_camel(hub.name)
-        if module in _FIXED_MODULES or module in modules:
-            other = modules.get(module, "a module hubgen generates")
-            raise CodegenError(
-                f"hub {hub.name} would be written to {module}.ts, which is {other}; rename the hub"
-            )
-        modules[module] = f"the module of hub {hub.name}"
-        members = {"connection": "the hub's connection", "register": "client registration"}
-        for method in hub.methods:
-            _claim_member(members, hub.name, to_camel(method.name), f"hub method {method.name}")
-        for method in hub.client.methods:
-            camel = to_camel(method.name)
-            _claim_member(
-                members,
-                hub.name,
-                f"on{camel[:1].upper()}{camel[1:]}",
-                f"the registration of client method {method.name}",
-            )
-
-
-def _claim_member(members: dict[str, str], hub: str, name: str, what: str) -> None:
-    if name in members:
-        raise CodegenError(
-            f"TypeScript name clash on the {hub} object: {name} would be both "
-            f"{members[name]} and {what}; rename one of them in the contract"
-        )
-    members[name] = what
 
 
 # --------------------------------------------------------------------------- package
@@ -978,7 +707,6 @@ def typescript_files(
     output folder."""
     options = options or TypeScriptOptions()
     types = _Types(contract, options)
-    _check_names(contract, types, options)
     source = _source(contract)
     modules = [
         TypeScriptModule("models.ts", _models(contract, types, source)),
@@ -995,7 +723,7 @@ def typescript_files(
     client_modules: dict[str, str] = {}
     hubs: list[_Hub] = []
     for hub in contract.hubs:
-        filename = to_camel(hub.name)
+        filename = artifacts.typescript_module(hub.name)
         view = _hub(contract, hub, types, client_modules.get(hub.client.name))
         client_modules.setdefault(hub.client.name, filename)
         hubs.append(view)
@@ -1009,14 +737,17 @@ def typescript_files(
         modules.append(
             TypeScriptModule("messagepack.ts", render("typescript/messagepack.ts.jinja"))
         )
-    runtime_types = [*_RUNTIME_TYPES, *(_WIRE_TYPES if types.wire else ())]
+    runtime_types = [
+        *artifacts.TYPESCRIPT_RUNTIME_TYPES,
+        *(artifacts.TYPESCRIPT_WIRE_TYPES if types.wire else ()),
+    ]
     modules.append(
         TypeScriptModule(
             "index.ts",
             render(
                 "typescript/index.ts.jinja",
                 source=source,
-                hubs=[to_camel(h.name) for h in contract.hubs],
+                hubs=[artifacts.typescript_module(h.name) for h in contract.hubs],
                 runtime_types=import_statement(
                     sorted(runtime_types), "./runtime.js", type_only=True
                 ).replace("import type", "export type", 1),

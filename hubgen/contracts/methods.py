@@ -21,22 +21,17 @@ from typing import Any, Literal
 import libcst as cst
 from pydantic import TypeAdapter, ValidationError
 
+from hubgen import artifacts
 from hubgen._markers import METHOD_ATTR, MethodMarker
 from hubgen.contracts.defaults import constant_default, describe_value
 from hubgen.contracts.errors import ErrorCode
 from hubgen.contracts.models import Declarations
-from hubgen.contracts.names import (
-    RESERVED_CLIENT_METHOD_PREFIXES,
-    RESERVED_HUB_METHOD_PREFIXES,
-    RESERVED_HUB_METHODS,
-    RESERVED_PARAMETER_PREFIXES,
-)
 from hubgen.contracts.report import Report
 from hubgen.contracts.source import ClassSource, Site, SourceIndex, decorator_argument
 from hubgen.contracts.typerefs import INVALID, Scope, describe
 from hubgen.ir import DefaultValue, MethodDecl, MethodKind, ParameterDecl, SourceLocation, TypeRef
 from hubgen.members import DATA_MEMBER, protocol_members, stream_item
-from hubgen.naming import MethodNaming, to_camel
+from hubgen.naming import MethodNaming
 
 __all__ = ["MethodAnalyzer", "Role"]
 
@@ -44,18 +39,9 @@ Role = Literal["hub", "client"]
 
 _EMPTY = inspect.Parameter.empty
 
-_HUB_BASE_MEMBERS = frozenset(
-    {
-        "spec",
-        "client_proxy",
-        "single_client_proxy",
-        "context",
-        "clients",
-        "groups",
-        "on_connected",
-        "on_disconnected",
-    }
-)
+#: Generated method bodies use module-level names starting with ``_``
+#: (``_SEND``): a parameter with such a name would shadow them.
+_RESERVED_PARAMETER_PREFIX = "_"
 
 
 def _is_overload_stub(func: Any) -> bool:
@@ -151,7 +137,7 @@ class MethodAnalyzer:
                     decl.location,
                     path,
                 )
-            ts_name = to_camel(decl.name)
+            ts_name = artifacts.typescript_member(decl.name)
             other = by_ts.setdefault(ts_name, decl)
             if other is not decl:
                 self.report.error(
@@ -252,21 +238,28 @@ class MethodAnalyzer:
         self, name: str, role: Role, location: SourceLocation, path: tuple[str, ...]
     ) -> None:
         reason: str | None = None
+        prefix = artifacts.PYTHON_REGISTRATION_PREFIX
         if role == "hub":
-            if name in _HUB_BASE_MEMBERS:
+            member = artifacts.typescript_member(name)
+            if name in artifacts.HUB_BASE_MEMBERS:
                 reason = "the generated hub base (hubgen.server.Hub) already has it"
-            elif name in RESERVED_HUB_METHODS:
+            elif name in artifacts.PYTHON_HUB_CLIENT_MEMBERS:
                 reason = "the generated client proxy (hubgen.client.HubProxy) already has it"
-            elif name.startswith(RESERVED_HUB_METHOD_PREFIXES):
+            elif name.startswith(prefix):
                 reason = (
-                    "names starting with 'on_' are the client proxy's handler registrations "
-                    "(on_<client method>)"
+                    f"names starting with {prefix!r} are the client proxy's handler "
+                    f"registrations ({prefix}<client method>)"
                 )
-        elif name.startswith(RESERVED_CLIENT_METHOD_PREFIXES):
+            elif member in artifacts.TYPESCRIPT_HUB_MEMBERS:
+                reason = f"its TypeScript name {member!r} is a member of the generated hub object"
+        elif name.startswith(prefix):
             reason = (
-                "names starting with 'on_' are reserved: the client proxy registers a client "
-                f"method 'x' as 'on_x', so this one would become 'on_{name}'"
+                f"names starting with {prefix!r} are reserved: the client proxy registers a "
+                f"client method 'x' as {artifacts.python_registration('x')!r}, so this one "
+                f"would become {artifacts.python_registration(name)!r}"
             )
+        elif name in artifacts.CLIENT_PROXY_MEMBERS:
+            reason = "the generated client proxies (hubgen.server.ClientProxy) already have it"
         if reason is not None:
             self.report.error(
                 ErrorCode.RESERVED_METHOD_NAME,
@@ -425,7 +418,7 @@ class MethodAnalyzer:
                 decls.append(decl)
         seen: dict[str, str] = {}
         for decl in decls:
-            ts_name = to_camel(decl.name)
+            ts_name = artifacts.typescript_parameter(decl.name, locals=False)
             if ts_name in seen:
                 self.report.error(
                     ErrorCode.MEMBER_NAME_COLLISION,
@@ -459,7 +452,7 @@ class MethodAnalyzer:
                 param_path,
             )
             return None
-        if name.startswith(RESERVED_PARAMETER_PREFIXES):
+        if name.startswith(_RESERVED_PARAMETER_PREFIX):
             self.report.error(
                 ErrorCode.RESERVED_PARAMETER_NAME,
                 f"parameter name {name!r} is reserved: names starting with '_' are used by "
