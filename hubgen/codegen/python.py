@@ -104,16 +104,23 @@ def _declarations(contract: ir.Contract) -> list[ir.ModelDecl | ir.EnumDecl]:
 
 
 class ModuleNames:
-    """The imports and local names of one generated module."""
+    """The imports and local names of one generated module.
 
-    def __init__(self, contract: ir.Contract, package: str | None) -> None:
+    ``defines`` are the classes the module defines (``ChatClientProxy``, ...):
+    like contract names, they are never shadowed by an import of the runtime,
+    which is imported under an alias instead.
+    """
+
+    def __init__(
+        self, contract: ir.Contract, package: str | None, defines: Iterable[str] = ()
+    ) -> None:
         self.contract = contract
         self.package = package
         self.imports = ImportSet()
         declared = [decl.python for decl in _declarations(contract)]
         for hub in contract.hubs:
             declared += [hub.python, hub.client.python]
-        self._contract_names = {artifacts.python_import(ref) for ref in declared}
+        self._contract_names = {artifacts.python_import(ref) for ref in declared} | set(defines)
 
     def taken(self) -> set[str]:
         """Module-level names that are not the runtime's: the hub's spec, the
@@ -359,7 +366,7 @@ def _binders(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str
 
 def _server(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
     names = artifacts.hub_names(hub)
-    module = ModuleNames(contract, package)
+    module = ModuleNames(contract, package, (names.proxy, names.single_proxy, names.base))
     hub_base = module.runtime("hubgen.server", "Hub")
     proxy_base = module.runtime("hubgen.server", "ClientProxy")
     single_base = module.runtime("hubgen.server", "SingleClientProxy")
@@ -461,7 +468,7 @@ def _server(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
 
 def _client(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
     names = artifacts.hub_names(hub)
-    module = ModuleNames(contract, package)
+    module = ModuleNames(contract, package, (names.hub_client,))
     hub_proxy = module.runtime("hubgen.client", "HubProxy")
     registration = module.runtime("hubgen.client", "Registration")
     hub_spec = module.runtime("hubgen.spec", "HubSpec")

@@ -66,6 +66,22 @@ def _names(text: str) -> tuple[set[str], set[str]]:
     return imported, defined
 
 
+def test_a_client_named_like_a_runtime_base_does_not_shadow_it() -> None:
+    # A client Protocol named Client gets the proxy ClientProxy: the runtime's
+    # ClientProxy, its base, is imported under an alias.
+    data = chat_contract().model_dump_json().replace('"ChatClient"', '"Client"')
+    contract = ir.Contract.model_validate_json(data)
+    files = {f.filename: f.text for f in python_files(contract, package="chat.generated")}
+    server = files["chat_hub_server.py"]
+    assert "from hubgen.server import ClientProxy as _ClientProxy, Hub, SingleClientProxy" in server
+    assert "class ClientProxy(_ClientProxy):" in server
+    assert "class ClientSingleProxy(SingleClientProxy, ClientProxy):" in server
+    assert "client_proxy: ClassVar[type[_ClientProxy]] = ClientProxy" in server
+    for module in files.values():
+        imported, defined = _names(module)
+        assert not imported & defined
+
+
 @pytest.mark.parametrize("case", case_names())
 def test_no_generated_module_defines_a_name_it_imports(case: str) -> None:
     for path, text in expected_tree(case).items():
