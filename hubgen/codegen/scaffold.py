@@ -18,12 +18,11 @@ from pathlib import Path
 
 import libcst as cst
 
-from hubgen import ir
+from hubgen import artifacts, ir
 from hubgen.codegen._pysource import ImportSet, docstring
 from hubgen.codegen._templates import render
 from hubgen.codegen.errors import CodegenError
 from hubgen.codegen.python import ModuleNames, scaffold_method
-from hubgen.naming import to_snake
 
 __all__ = ["ScaffoldResult", "scaffold"]
 
@@ -69,8 +68,9 @@ def scaffold(
     (``[tool.hubgen.python] out``), from which the hub base is imported.
     """
     hub = _hub(contract, hub_name)
-    base = f"{hub.name}Base"
-    server_module = f"{generated_package}.{to_snake(hub.name)}_server"
+    generated = artifacts.hub_names(hub)
+    base = generated.base
+    server_module = f"{generated_package}.{generated.server_module}"
     if not path.exists():
         names, stubs = _stubs(contract, hub, hub.methods)
         names.imports.add(ImportSet.FIRST_PARTY, server_module, base)
