@@ -4,8 +4,19 @@ Per hub ``ChatHub`` the output package gets ``chat_hub_binders.py`` (the
 :class:`~hubgen.spec.HubSpec`), ``chat_hub_server.py`` and ``chat_hub_client.py``,
 in the shapes ``docs/architecture.md`` describes, plus an ``__init__.py``
 holding only a docstring. Contract names are imported exactly as the contract
-spells them; a runtime name that a contract declaration also uses is imported
-under an alias.
+spells them; a runtime name that a contract declaration (or a class the module
+defines) also uses is imported under an alias.
+
+The modules are built here as lines, without templates. Their layout is
+computed, not fixed: every signature, call and class line is wrapped the way
+``ruff format`` wraps it at :data:`~hubgen.codegen._pysource.WIDTH` columns,
+imports are sorted and aliased, defaults are respelled, and a method without a
+docstring ends in ``...`` on its signature line only when it fits. A template
+could only paste the lines this code computes (the former ``templates/python``
+did, in 29 of its 34 loops), so the whole shape is in one place: the functions
+:func:`_binders`, :func:`_server` and :func:`_client` read top to bottom as the
+modules they write. TypeScript keeps its templates (``templates/typescript``),
+whose files are mostly fixed text around a few computed parts.
 """
 
 from __future__ import annotations
@@ -26,8 +37,8 @@ from hubgen.codegen._pysource import (
     mutable_default_rule,
     string_literal,
 )
-from hubgen.codegen._templates import render
 from hubgen.codegen.errors import CodegenError
+from hubgen.codegen.files import HEADER
 from hubgen.naming import to_snake
 
 __all__ = ["ModuleNames", "PythonModule", "package_name", "python_files", "scaffold_method"]
@@ -209,12 +220,15 @@ class ModuleNames:
 
 @dataclass
 class _Method:
-    """A method as templates print it: decorators, signature, docstring, body."""
+    """A method's lines: decorators, signature, docstring, body."""
 
     signature: list[str]
     doc: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     decorators: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [*self.decorators, *self.signature, *self.doc, *self.body]
 
 
 def _parameters(
@@ -321,6 +335,37 @@ def _header(*sources: str) -> list[str]:
     return [f"# source: {source}" for source in sources]
 
 
+def _preamble(hub: ir.HubDecl, doc: list[str], module: ModuleNames) -> list[str]:
+    """A hub module's first lines: the hubgen header, its source, docstring
+    and imports."""
+    return [
+        f"# {HEADER}",
+        *_header(hub.location.file),
+        *doc,
+        "",
+        "from __future__ import annotations",
+        "",
+        *module.imports.render(),
+    ]
+
+
+def _class(
+    head: list[str], doc: list[str], attributes: list[str], methods: Sequence[_Method]
+) -> list[str]:
+    """A top-level class after two blank lines: its ``class`` line(s), docstring,
+    class attributes and methods, each after a blank line."""
+    lines = ["", "", *head, *doc]
+    if attributes:
+        lines += ["", *attributes]
+    for method in methods:
+        lines += ["", *method.lines()]
+    return lines
+
+
+def _text(lines: Iterable[str]) -> str:
+    return "\n".join(lines) + "\n"
+
+
 def _binders(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
     module = ModuleNames(contract, package)
     hub_spec = module.runtime("hubgen.spec", "HubSpec")
@@ -351,17 +396,9 @@ def _binders(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str
         *tuple_arg("client_methods", specs(hub.client.methods)),
         f"{INDENT}field_naming={naming}.{contract.naming.fields.upper()},",
     ]
-    return render(
-        "python/binders.py.jinja",
-        source=_header(hub.location.file),
-        doc=docstring(
-            f"The runtime spec of {hub.name}, shared by its server and client modules.",
-            "",
-        ),
-        hub=hub,
-        imports=module.imports.render(),
-        declaration=[f"{_SPEC}: {final} = {hub_spec}(", *body, ")"],
-    )
+    doc = docstring(f"The runtime spec of {hub.name}, shared by its server and client modules.", "")
+    declaration = [f"{_SPEC}: {final} = {hub_spec}(", *body, ")"]
+    return _text([*_preamble(hub, doc, module), "", *declaration])
 
 
 def _server(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
@@ -424,45 +461,39 @@ def _server(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
     base_doc = f"Base of {contract_hub} implementations: subclass it and implement every method."
     if hub.doc:
         base_doc += "\n\n" + hub.doc
-    return render(
-        "python/server.py.jinja",
-        source=_header(hub.location.file),
-        doc=docstring(
-            f"The server side of {hub.name}: the hub base to implement and typed client proxies.",
-            "",
+    doc = docstring(
+        f"The server side of {hub.name}: the hub base to implement and typed client proxies.",
+        "",
+    )
+    proxy_doc = docstring(
+        f"Calls {hub.client.name} methods on every connection it addresses.", INDENT
+    )
+    single_proxy_doc = docstring(
+        f"Calls {hub.client.name} methods on one connection; client results allowed.", INDENT
+    )
+    hub_base_line = bracketed(
+        f"class {names.base}", [f"{hub_base}[{names.proxy}, {names.single_proxy}]"], ":", ""
+    )
+    class_vars = [
+        *_assign(f"spec: {class_var}[{hub_spec}]", hub_const, INDENT),
+        *_assign(f"client_proxy: {class_var}[type[{proxy_base}]]", names.proxy, INDENT),
+        *_assign(
+            f"single_client_proxy: {class_var}[type[{single_base}]]", names.single_proxy, INDENT
         ),
-        hub=hub,
-        names=names,
-        imports=module.imports.render(),
-        handles=handle_lines,
-        proxy_doc=docstring(
-            f"Calls {hub.client.name} methods on every connection it addresses.", INDENT
-        ),
-        single_proxy_doc=docstring(
-            f"Calls {hub.client.name} methods on one connection; client results allowed.",
-            INDENT,
-        ),
-        base_doc=docstring(base_doc, INDENT),
-        proxy_base=proxy_base,
-        single_base=single_base,
-        hub_bases=bracketed(
-            f"class {names.base}",
-            [f"{hub_base}[{names.proxy}, {names.single_proxy}]"],
-            ":",
-            "",
-        ),
-        class_vars=[
-            *_assign(f"spec: {class_var}[{hub_spec}]", hub_const, INDENT),
-            *_assign(f"client_proxy: {class_var}[type[{proxy_base}]]", names.proxy, INDENT),
-            *_assign(
-                f"single_client_proxy: {class_var}[type[{single_base}]]",
-                names.single_proxy,
-                INDENT,
+    ]
+    return _text(
+        [
+            *_preamble(hub, doc, module),
+            *(["", *handle_lines] if handle_lines else []),
+            *_class([f"class {names.proxy}({proxy_base}):"], proxy_doc, [], void),
+            *_class(
+                [f"class {names.single_proxy}({single_base}, {names.proxy}):"],
+                single_proxy_doc,
+                [],
+                results,
             ),
-        ],
-        void_methods=void,
-        result_methods=results,
-        hub_methods=hub_methods,
+            *_class(hub_base_line, docstring(base_doc, INDENT), class_vars, hub_methods),
+        ]
     )
 
 
@@ -542,18 +573,19 @@ def _client(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
     class_doc = f"Calls {hub.name} on the server over a HubConnection."
     if hub.doc:
         class_doc += "\n\n" + hub.doc
-    return render(
-        "python/client.py.jinja",
-        source=_header(hub.location.file),
-        doc=docstring(f"The client side of {hub.name}: a typed proxy over a HubConnection.", ""),
-        hub=hub,
-        names=names,
-        imports=module.imports.render(),
-        handles=handle_lines,
-        class_doc=docstring(class_doc, INDENT),
-        hub_proxy=hub_proxy,
-        spec_line=_assign(f"spec: {class_var}[{hub_spec}]", hub_const, INDENT),
-        methods=methods,
+    doc = docstring(f"The client side of {hub.name}: a typed proxy over a HubConnection.", "")
+    spec_line = _assign(f"spec: {class_var}[{hub_spec}]", hub_const, INDENT)
+    return _text(
+        [
+            *_preamble(hub, doc, module),
+            *(["", *handle_lines] if handle_lines else []),
+            *_class(
+                [f"class {names.hub_client}({hub_proxy}):"],
+                docstring(class_doc, INDENT),
+                spec_line,
+                methods,
+            ),
+        ]
     )
 
 
@@ -564,16 +596,18 @@ def python_files(contract: ir.Contract, *, package: str | None) -> list[PythonMo
     files = [
         PythonModule(
             "__init__.py",
-            render(
-                "python/package_init.py.jinja",
-                source=_header(*(sources or contract.modules)),
-                doc=docstring(
-                    "Generated by hubgen from "
-                    + ", ".join(contract.modules)
-                    + ".\n\nImporting this package loads neither the server nor the client "
-                    "runtime: import the per-hub modules you need.",
-                    "",
-                ),
+            _text(
+                [
+                    f"# {HEADER}",
+                    *_header(*(sources or contract.modules)),
+                    *docstring(
+                        "Generated by hubgen from "
+                        + ", ".join(contract.modules)
+                        + ".\n\nImporting this package loads neither the server nor the "
+                        "client runtime: import the per-hub modules you need.",
+                        "",
+                    ),
+                ]
             ),
         )
     ]
