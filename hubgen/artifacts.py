@@ -4,8 +4,8 @@ Code generation spells every generated name with these functions and lists,
 and analysis (:mod:`hubgen.contracts.names`) checks with the same ones that
 no two things of a contract get one name and that none takes a name generated
 code reserves: a clash is a contract error at the offending declaration
-(``docs/errors.md``, HG012-HG013 and HG041-HG047), never broken output or a
-late error without a position.
+(``docs/errors.md``: HG012, HG013, HG041, HG042, HG045, HG047), never broken
+output or a late error without a position.
 
 For a hub ``ChatHub`` with client ``ChatClient``, generated Python has the
 modules ``chat_hub_binders``, ``chat_hub_server`` and ``chat_hub_client``, the
@@ -27,7 +27,7 @@ here as constants (code generation never imports the runtime);
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hubgen import ir
@@ -55,7 +55,6 @@ __all__ = [
     "TYPESCRIPT_WIRE_TYPES",
     "WIRE_PRIMITIVES",
     "HubNames",
-    "contract_types",
     "discriminator_tags",
     "hub_names",
     "input_model",
@@ -330,7 +329,7 @@ def input_model(model: str) -> str:
     return f"{model}Input"
 
 
-def contract_types(contract: ir.Contract) -> Iterable[ir.TypeRef]:
+def _contract_types(contract: ir.Contract) -> Iterable[ir.TypeRef]:
     """Every type reference of ``contract``: fields, results and parameters."""
     for model in contract.models:
         for f in model.fields:
@@ -346,7 +345,7 @@ def discriminator_tags(contract: ir.Contract) -> dict[str, set[str]]:
     """Per model, the tag fields (wire names) a discriminated union reads: they
     stay required in ``XInput`` since the server needs them to pick the member."""
     tags: dict[str, set[str]] = {}
-    for ref in contract_types(contract):
+    for ref in _contract_types(contract):
         if isinstance(ref, ir.UnionType) and ref.discriminator:
             for member in ref.members:
                 if isinstance(member, ir.ModelRef):
@@ -413,15 +412,3 @@ def wire_dependent_models(contract: ir.Contract) -> set[str]:
             )
         },
     )
-
-
-def typescript_exports(protocols: Sequence[str] = ("json", "messagepack")) -> list[str]:
-    """The names the generated runtime exports or hub modules import, with
-    ``protocols`` enabled (by default: every name any configuration uses)."""
-    names = [*TYPESCRIPT_RUNTIME_TYPES, *TYPESCRIPT_RUNTIME_HELPERS]
-    if "messagepack" in protocols:
-        names += TYPESCRIPT_WIRE_TYPES
-        if "json" in protocols:
-            names.append("json")
-        names.append("messagePack")
-    return names

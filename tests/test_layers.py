@@ -26,6 +26,15 @@ FORBIDDEN = {
     ],
     "hubgen.wire": ["hubgen.protocol", "hubgen.codec", "pydantic"],
     "hubgen.members": ["hubgen.codec", "hubgen.spec", "hubgen.contracts", "pydantic"],
+    "hubgen.artifacts": [
+        "hubgen.contracts",
+        "hubgen.codegen",
+        "hubgen.server",
+        "hubgen.client",
+        "hubgen.spec",
+        "jinja2",
+        "libcst",
+    ],
     "hubgen.codegen": [
         "starlette",
         "hubgen.server",
