@@ -65,6 +65,10 @@ def _reserved(target: Target) -> dict[str, str]:
         *artifacts.TYPESCRIPT_RUNTIME_HELPERS,
     ):
         reasons[name] = "a name of the generated TypeScript runtime"
+    reasons[artifacts.TYPESCRIPT_WIRE_PARAMETER] = (
+        "the type parameter the TypeScript client gives declarations for the hub "
+        "protocol's types"
+    )
     return reasons
 
 

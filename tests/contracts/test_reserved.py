@@ -194,6 +194,7 @@ def test_hub_methods_named_like_a_typescript_hub_member_are_refused(
             *artifacts.TYPESCRIPT_RUNTIME_HELPERS,
             *artifacts.TYPESCRIPT_SIGNALR_TYPES,
             *artifacts.TYPESCRIPT_GLOBALS,
+            artifacts.TYPESCRIPT_WIRE_PARAMETER,
             "default",
             "string",
         }
