@@ -66,8 +66,7 @@ def _reserved(target: Target) -> dict[str, str]:
     ):
         reasons[name] = "a name of the generated TypeScript runtime"
     reasons[artifacts.TYPESCRIPT_WIRE_PARAMETER] = (
-        "the type parameter the TypeScript client gives declarations for the hub "
-        "protocol's types"
+        "the type parameter the TypeScript client gives declarations for the hub protocol's types"
     )
     return reasons
 
@@ -255,7 +254,7 @@ def _check_hub_members(hub: HubDecl, report: Report) -> None:
                 f"{client_method!r} would both be named {member!r} on the TypeScript hub "
                 "object; rename one of them",
                 method.location,
-                (f"{hub.python.qualname}.{method.name}",),
+                (f"{hub.python.qualname.rsplit('.', 1)[-1]}.{method.name}",),
             )
 
 
