@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -48,6 +49,7 @@ __all__ = [
     "UnionType",
     "json_schema",
     "json_schema_text",
+    "walk",
 ]
 
 #: Bumped whenever the IR changes shape; written into every :class:`Contract`.
@@ -187,6 +189,26 @@ TypeRef = Annotated[
     | TypeVarRef,
     Field(discriminator="kind"),
 ]
+
+
+def walk(ref: TypeRef) -> Iterator[TypeRef]:
+    """``ref`` and every type reference inside it, depth first, ``ref`` first."""
+    yield ref
+    children: list[TypeRef] = []
+    if isinstance(ref, ListType):
+        children = [ref.item]
+    elif isinstance(ref, TupleType):
+        children = list(ref.items)
+    elif isinstance(ref, DictType):
+        children = [ref.key, ref.value]
+    elif isinstance(ref, NullableType):
+        children = [ref.inner]
+    elif isinstance(ref, UnionType):
+        children = list(ref.members)
+    elif isinstance(ref, ModelRef):
+        children = list(ref.args)
+    for child in children:
+        yield from walk(child)
 
 
 # --------------------------------------------------------------------------- declarations

@@ -5,8 +5,9 @@ and method kinds, spelled out by ``hubgen generate``. Parameter and result
 *types* are read from the contract Protocol itself (``typing.get_type_hints``
 with ``include_extras``), so constraints such as ``Annotated[int, Field(ge=1)]``
 are enforced exactly as written. The spec checks at import that the contract
-still has the methods it was generated from; a stale generated module fails
-loudly instead of misbehaving.
+still has the methods it was generated from (read by :mod:`hubgen.members`,
+as analysis reads them); a stale generated module fails loudly instead of
+misbehaving.
 
 Binders (:class:`MethodBinder`) are built once per method and wire format and
 cached; they hold the precompiled codecs for arguments, results and stream items.
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from hubgen.codec import Codec, CodecError
+from hubgen.members import contract_methods, stream_item
 from hubgen.naming import FieldNaming
 from hubgen.wire import WireFormat
 
@@ -39,8 +41,6 @@ R = TypeVar("R")
 
 #: The default of a parameter that has none.
 REQUIRED: Any = inspect.Parameter.empty
-
-_STREAM_ORIGINS = (AsyncIterator, AsyncIterable)
 
 
 class StaleSpecError(RuntimeError):
@@ -80,15 +80,6 @@ class Parameter:
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
-
-
-def _stream_item(annotation: Any) -> Any | None:
-    """``T`` if ``annotation`` is ``AsyncIterator[T]`` / ``AsyncIterable[T]``."""
-    origin = typing.get_origin(annotation)
-    if origin in _STREAM_ORIGINS:
-        (item,) = typing.get_args(annotation) or (Any,)
-        return item
-    return None
 
 
 class MethodBinder:
@@ -249,18 +240,6 @@ class Method(Generic[R]):
         return f"<Method {self.name} wire={self.wire_name!r}>"
 
 
-def _contract_functions(contract: type) -> dict[str, Any]:
-    """Public functions a contract Protocol declares, its Protocol bases included."""
-    found: dict[str, Any] = {}
-    for klass in reversed(contract.__mro__):
-        if klass in (object, typing.Protocol, typing.Generic):
-            continue
-        for attr, value in vars(klass).items():
-            if not attr.startswith("_") and inspect.isfunction(value):
-                found[attr] = value
-    return found
-
-
 def _resolve(contract: type, function: Any, spec: MethodSpec, naming: FieldNaming) -> Method[Any]:
     owner = f"{contract.__qualname__}.{spec.name}"
     try:
@@ -271,25 +250,25 @@ def _resolve(contract: type, function: Any, spec: MethodSpec, naming: FieldNamin
     params: list[Parameter] = []
     for param in list(signature.parameters.values())[1:]:  # skip self
         annotation = hints.get(param.name, Any)
-        item = _stream_item(annotation)
+        stream, item = stream_item(annotation)
         params.append(
             Parameter(
                 name=param.name,
-                annotation=item if item is not None else annotation,
+                annotation=(Any if item is None else item) if stream else annotation,
                 default=param.default,
-                stream=item is not None,
+                stream=stream,
             )
         )
     returns = hints.get("return", type(None))
     returns = type(None) if returns is None else returns
     if spec.stream:
-        item = _stream_item(returns)
-        if item is None:
+        stream, item = stream_item(returns)
+        if not stream:
             raise StaleSpecError(
                 f"{owner} is declared as a stream but does not return AsyncIterator[...]; "
                 "run `hubgen generate`"
             )
-        returns = item
+        returns = Any if item is None else item
     return Method(spec, tuple(params), returns, naming)
 
 
@@ -320,7 +299,7 @@ class HubSpec:
         self._exact: dict[str, Method[Any]] = {m.wire_name: m for m in self.methods.values()}
 
     def _resolve_all(self, contract: type, specs: Sequence[MethodSpec]) -> dict[str, Method[Any]]:
-        functions = _contract_functions(contract)
+        functions = contract_methods(contract)
         declared = {s.name for s in specs}
         missing = sorted(declared - functions.keys())
         added = sorted(functions.keys() - declared)

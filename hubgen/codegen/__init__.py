@@ -3,8 +3,9 @@
     files = generate(contract, root=root, python_out=..., typescript_out=...)
     write(files, check=False)
 
-Everything is rendered in memory from ``templates/`` first; :func:`write`
-then applies it atomically (or, with ``check``, only reports what differs).
+Everything is rendered in memory first (Python built in code, TypeScript from
+``templates/typescript``); :func:`write` then applies it atomically (or, with
+``check``, only reports what differs).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def generate(
     typescript: TypeScriptOptions | None = None,
 ) -> list[GeneratedFile]:
     """Render every file for ``contract``; nothing touches the disk.
+
+    ``contract`` is what :func:`hubgen.contracts.analyze` returned: analysis
+    has refused every name that generated code would use twice or that it
+    reserves (:mod:`hubgen.artifacts`), so rendering does not check names again.
 
     ``python_out`` is the output package directory; its dotted name (for
     relative imports of the contract) is found from ``python_path`` entries

@@ -4,8 +4,19 @@ Per hub ``ChatHub`` the output package gets ``chat_hub_binders.py`` (the
 :class:`~hubgen.spec.HubSpec`), ``chat_hub_server.py`` and ``chat_hub_client.py``,
 in the shapes ``docs/architecture.md`` describes, plus an ``__init__.py``
 holding only a docstring. Contract names are imported exactly as the contract
-spells them; a runtime name that a contract declaration also uses is imported
-under an alias.
+spells them; a runtime name that a contract declaration (or a class the module
+defines) also uses is imported under an alias.
+
+The modules are built here as lines, without templates. Their layout is
+computed, not fixed: every signature, call and class line is wrapped the way
+``ruff format`` wraps it at :data:`~hubgen.codegen._pysource.WIDTH` columns,
+imports are sorted and aliased, defaults are respelled, and a method without a
+docstring ends in ``...`` on its signature line only when it fits. A template
+could only paste the lines this code computes (the former ``templates/python``
+did, in 29 of its 34 loops), so the whole shape is in one place: the functions
+:func:`_binders`, :func:`_server` and :func:`_client` read top to bottom as the
+modules they write. TypeScript keeps its templates (``templates/typescript``),
+whose files are mostly fixed text around a few computed parts.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hubgen import ir
+from hubgen import artifacts, ir
 from hubgen.codegen._pysource import (
     INDENT,
     WIDTH,
@@ -26,8 +37,8 @@ from hubgen.codegen._pysource import (
     mutable_default_rule,
     string_literal,
 )
-from hubgen.codegen._templates import render
 from hubgen.codegen.errors import CodegenError
+from hubgen.codegen.files import HEADER
 from hubgen.naming import to_snake
 
 __all__ = ["ModuleNames", "PythonModule", "package_name", "python_files", "scaffold_method"]
@@ -40,6 +51,7 @@ _STDLIB_CALLS = {
     "UUID": ("uuid", "UUID"),
     "Decimal": ("decimal", "Decimal"),
 }
+_SPEC = artifacts.PYTHON_SPEC
 _PRIMITIVES: dict[str, tuple[str, str] | str] = {
     "str": "str",
     "int": "int",
@@ -103,21 +115,33 @@ def _declarations(contract: ir.Contract) -> list[ir.ModelDecl | ir.EnumDecl]:
 
 
 class ModuleNames:
-    """The imports and local names of one generated module."""
+    """The imports and local names of one generated module.
 
-    def __init__(self, contract: ir.Contract, package: str | None) -> None:
+    ``defines`` are the classes the module defines (``ChatClientProxy``, ...):
+    like contract names, they are never shadowed by an import of the runtime,
+    which is imported under an alias instead.
+    """
+
+    def __init__(
+        self, contract: ir.Contract, package: str | None, defines: Iterable[str] = ()
+    ) -> None:
         self.contract = contract
         self.package = package
         self.imports = ImportSet()
         declared = [decl.python for decl in _declarations(contract)]
         for hub in contract.hubs:
             declared += [hub.python, hub.client.python]
-        self._contract_names = {ref.qualname.split(".")[0] for ref in declared}
+        self._contract_names = {artifacts.python_import(ref) for ref in declared} | set(defines)
+
+    def taken(self) -> set[str]:
+        """Module-level names that are not the runtime's: the hub's spec, the
+        contract's names and the module's classes."""
+        return {_SPEC, *self._contract_names}
 
     # -- imports ---------------------------------------------------------------
 
     def contract_name(self, ref: ir.PythonRef) -> str:
-        top = ref.qualname.split(".")[0]
+        top = artifacts.python_import(ref)
         section, module = _import_from(ref.module, self.package)
         self.imports.add(section, module, top)
         return ref.qualname
@@ -196,12 +220,15 @@ class ModuleNames:
 
 @dataclass
 class _Method:
-    """A method as templates print it: decorators, signature, docstring, body."""
+    """A method's lines: decorators, signature, docstring, body."""
 
     signature: list[str]
     doc: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     decorators: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [*self.decorators, *self.signature, *self.doc, *self.body]
 
 
 def _parameters(
@@ -302,60 +329,41 @@ def _check_client_method(method: ir.MethodDecl, client: ir.ClientDecl) -> None:
 # --------------------------------------------------------------------------- modules
 
 
-@dataclass(frozen=True)
-class _HubNames:
-    snake: str
-    binders: str
-    server: str
-    client: str
-    base: str
-    proxy: str
-    single_proxy: str
-    hub_client: str
-
-
-def _hub_names(hub: ir.HubDecl) -> _HubNames:
-    snake = to_snake(hub.name)
-    return _HubNames(
-        snake=snake,
-        binders=f"{snake}_binders",
-        server=f"{snake}_server",
-        client=f"{snake}_client",
-        base=f"{hub.name}Base",
-        proxy=f"{hub.client.name}Proxy",
-        single_proxy=f"{hub.client.name}SingleProxy",
-        hub_client=f"{hub.name}Client",
-    )
-
-
-def _check_names(contract: ir.Contract) -> None:
-    declared: dict[str, str] = {}
-    for decl in _declarations(contract):
-        declared[decl.python.qualname.split(".")[0]] = f"{decl.location}: {decl.name}"
-    for hub in contract.hubs:
-        names = _hub_names(hub)
-        for generated in (names.base, names.proxy, names.single_proxy, names.hub_client, "HUB"):
-            if generated in declared:
-                raise CodegenError(
-                    f"{declared[generated]} clashes with the generated class {generated} "
-                    f"of hub {hub.name}; rename the declaration or the hub "
-                    "(@hubgen.hub(name=...))"
-                )
-        reserved = {"register", "spec"}
-        reserved |= {f"on_{m.name}" for m in hub.client.methods}
-        for method in hub.methods:
-            if method.name in reserved or method.name.startswith("_"):
-                raise CodegenError(
-                    f"{method.location}: hub method name '{method.name}' is taken by the "
-                    f"generated client {names.hub_client}; rename it and give the wire "
-                    f"name with @hubgen.method(name=...)"
-                )
-
-
 def _header(*sources: str) -> list[str]:
     """``# source:`` comment lines, one per contract file: a comment is never
     re-wrapped by a formatter, so each file gets a line of its own."""
     return [f"# source: {source}" for source in sources]
+
+
+def _preamble(hub: ir.HubDecl, doc: list[str], module: ModuleNames) -> list[str]:
+    """A hub module's first lines: the hubgen header, its source, docstring
+    and imports."""
+    return [
+        f"# {HEADER}",
+        *_header(hub.location.file),
+        *doc,
+        "",
+        "from __future__ import annotations",
+        "",
+        *module.imports.render(),
+    ]
+
+
+def _class(
+    head: list[str], doc: list[str], attributes: list[str], methods: Sequence[_Method]
+) -> list[str]:
+    """A top-level class after two blank lines: its ``class`` line(s), docstring,
+    class attributes and methods, each after a blank line."""
+    lines = ["", "", *head, *doc]
+    if attributes:
+        lines += ["", *attributes]
+    for method in methods:
+        lines += ["", *method.lines()]
+    return lines
+
+
+def _text(lines: Iterable[str]) -> str:
+    return "\n".join(lines) + "\n"
 
 
 def _binders(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
@@ -388,33 +396,25 @@ def _binders(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str
         *tuple_arg("client_methods", specs(hub.client.methods)),
         f"{INDENT}field_naming={naming}.{contract.naming.fields.upper()},",
     ]
-    return render(
-        "python/binders.py.jinja",
-        source=_header(hub.location.file),
-        doc=docstring(
-            f"The runtime spec of {hub.name}, shared by its server and client modules.",
-            "",
-        ),
-        hub=hub,
-        imports=module.imports.render(),
-        declaration=[f"HUB: {final} = {hub_spec}(", *body, ")"],
-    )
+    doc = docstring(f"The runtime spec of {hub.name}, shared by its server and client modules.", "")
+    declaration = [f"{_SPEC}: {final} = {hub_spec}(", *body, ")"]
+    return _text([*_preamble(hub, doc, module), "", *declaration])
 
 
 def _server(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
-    names = _hub_names(hub)
-    module = ModuleNames(contract, package)
+    names = artifacts.hub_names(hub)
+    module = ModuleNames(contract, package, (names.proxy, names.single_proxy, names.base))
     hub_base = module.runtime("hubgen.server", "Hub")
     proxy_base = module.runtime("hubgen.server", "ClientProxy")
     single_base = module.runtime("hubgen.server", "SingleClientProxy")
     hub_spec = module.runtime("hubgen.spec", "HubSpec")
     class_var = module.runtime("typing", "ClassVar")
-    hub_const = module.local(f".{names.binders}", "HUB")
+    hub_const = module.local(f".{names.binders_module}", _SPEC)
     abc = module.module("abc")
     for method in hub.client.methods:
         _check_client_method(method, hub.client)
 
-    handles = _handles(hub.client.methods, {"HUB"})
+    handles = _handles(hub.client.methods, module.taken())
     handle_lines = _handle_lines(module, hub.client.methods, handles, "client_method", hub_const)
 
     def proxy_method(method: ir.MethodDecl) -> _Method:
@@ -461,60 +461,54 @@ def _server(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
     base_doc = f"Base of {contract_hub} implementations: subclass it and implement every method."
     if hub.doc:
         base_doc += "\n\n" + hub.doc
-    return render(
-        "python/server.py.jinja",
-        source=_header(hub.location.file),
-        doc=docstring(
-            f"The server side of {hub.name}: the hub base to implement and typed client proxies.",
-            "",
+    doc = docstring(
+        f"The server side of {hub.name}: the hub base to implement and typed client proxies.",
+        "",
+    )
+    proxy_doc = docstring(
+        f"Calls {hub.client.name} methods on every connection it addresses.", INDENT
+    )
+    single_proxy_doc = docstring(
+        f"Calls {hub.client.name} methods on one connection; client results allowed.", INDENT
+    )
+    hub_base_line = bracketed(
+        f"class {names.base}", [f"{hub_base}[{names.proxy}, {names.single_proxy}]"], ":", ""
+    )
+    class_vars = [
+        *_assign(f"spec: {class_var}[{hub_spec}]", hub_const, INDENT),
+        *_assign(f"client_proxy: {class_var}[type[{proxy_base}]]", names.proxy, INDENT),
+        *_assign(
+            f"single_client_proxy: {class_var}[type[{single_base}]]", names.single_proxy, INDENT
         ),
-        hub=hub,
-        names=names,
-        imports=module.imports.render(),
-        handles=handle_lines,
-        proxy_doc=docstring(
-            f"Calls {hub.client.name} methods on every connection it addresses.", INDENT
-        ),
-        single_proxy_doc=docstring(
-            f"Calls {hub.client.name} methods on one connection; client results allowed.",
-            INDENT,
-        ),
-        base_doc=docstring(base_doc, INDENT),
-        proxy_base=proxy_base,
-        single_base=single_base,
-        hub_bases=bracketed(
-            f"class {names.base}",
-            [f"{hub_base}[{names.proxy}, {names.single_proxy}]"],
-            ":",
-            "",
-        ),
-        class_vars=[
-            *_assign(f"spec: {class_var}[{hub_spec}]", hub_const, INDENT),
-            *_assign(f"client_proxy: {class_var}[type[{proxy_base}]]", names.proxy, INDENT),
-            *_assign(
-                f"single_client_proxy: {class_var}[type[{single_base}]]",
-                names.single_proxy,
-                INDENT,
+    ]
+    return _text(
+        [
+            *_preamble(hub, doc, module),
+            *(["", *handle_lines] if handle_lines else []),
+            *_class([f"class {names.proxy}({proxy_base}):"], proxy_doc, [], void),
+            *_class(
+                [f"class {names.single_proxy}({single_base}, {names.proxy}):"],
+                single_proxy_doc,
+                [],
+                results,
             ),
-        ],
-        void_methods=void,
-        result_methods=results,
-        hub_methods=hub_methods,
+            *_class(hub_base_line, docstring(base_doc, INDENT), class_vars, hub_methods),
+        ]
     )
 
 
 def _client(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
-    names = _hub_names(hub)
-    module = ModuleNames(contract, package)
+    names = artifacts.hub_names(hub)
+    module = ModuleNames(contract, package, (names.hub_client,))
     hub_proxy = module.runtime("hubgen.client", "HubProxy")
     registration = module.runtime("hubgen.client", "Registration")
     hub_spec = module.runtime("hubgen.spec", "HubSpec")
     class_var = module.runtime("typing", "ClassVar")
-    hub_const = module.local(f".{names.binders}", "HUB")
+    hub_const = module.local(f".{names.binders_module}", _SPEC)
     for method in hub.client.methods:
         _check_client_method(method, hub.client)
 
-    taken = {"HUB"}
+    taken = module.taken()
     hub_handles = _handles(hub.methods, taken)
     client_handles = _handles(hub.client.methods, taken)
     handle_lines = _handle_lines(module, hub.methods, hub_handles, "method", hub_const)
@@ -551,7 +545,7 @@ def _client(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
             doc += " Its result answers the server."
         return _Method(
             signature=_signature(
-                f"def on_{method.name}",
+                f"def {artifacts.python_registration(method.name)}",
                 ["self", f"handler: {handler}"],
                 [],
                 registration,
@@ -579,47 +573,49 @@ def _client(contract: ir.Contract, hub: ir.HubDecl, package: str | None) -> str:
     class_doc = f"Calls {hub.name} on the server over a HubConnection."
     if hub.doc:
         class_doc += "\n\n" + hub.doc
-    return render(
-        "python/client.py.jinja",
-        source=_header(hub.location.file),
-        doc=docstring(f"The client side of {hub.name}: a typed proxy over a HubConnection.", ""),
-        hub=hub,
-        names=names,
-        imports=module.imports.render(),
-        handles=handle_lines,
-        class_doc=docstring(class_doc, INDENT),
-        hub_proxy=hub_proxy,
-        spec_line=_assign(f"spec: {class_var}[{hub_spec}]", hub_const, INDENT),
-        methods=methods,
+    doc = docstring(f"The client side of {hub.name}: a typed proxy over a HubConnection.", "")
+    spec_line = _assign(f"spec: {class_var}[{hub_spec}]", hub_const, INDENT)
+    return _text(
+        [
+            *_preamble(hub, doc, module),
+            *(["", *handle_lines] if handle_lines else []),
+            *_class(
+                [f"class {names.hub_client}({hub_proxy}):"],
+                docstring(class_doc, INDENT),
+                spec_line,
+                methods,
+            ),
+        ]
     )
 
 
 def python_files(contract: ir.Contract, *, package: str | None) -> list[PythonModule]:
     """Every generated Python module for ``contract``, ``package`` being the
     dotted name of the output package (``None`` if it is not importable)."""
-    _check_names(contract)
     sources = sorted({hub.location.file for hub in contract.hubs})
     files = [
         PythonModule(
             "__init__.py",
-            render(
-                "python/package_init.py.jinja",
-                source=_header(*(sources or contract.modules)),
-                doc=docstring(
-                    "Generated by hubgen from "
-                    + ", ".join(contract.modules)
-                    + ".\n\nImporting this package loads neither the server nor the client "
-                    "runtime: import the per-hub modules you need.",
-                    "",
-                ),
+            _text(
+                [
+                    f"# {HEADER}",
+                    *_header(*(sources or contract.modules)),
+                    *docstring(
+                        "Generated by hubgen from "
+                        + ", ".join(contract.modules)
+                        + ".\n\nImporting this package loads neither the server nor the "
+                        "client runtime: import the per-hub modules you need.",
+                        "",
+                    ),
+                ]
             ),
         )
     ]
     for hub in contract.hubs:
-        names = _hub_names(hub)
-        files.append(PythonModule(f"{names.binders}.py", _binders(contract, hub, package)))
-        files.append(PythonModule(f"{names.server}.py", _server(contract, hub, package)))
-        files.append(PythonModule(f"{names.client}.py", _client(contract, hub, package)))
+        names = artifacts.hub_names(hub)
+        files.append(PythonModule(f"{names.binders_module}.py", _binders(contract, hub, package)))
+        files.append(PythonModule(f"{names.server_module}.py", _server(contract, hub, package)))
+        files.append(PythonModule(f"{names.client_module}.py", _client(contract, hub, package)))
     for module in files:
         too_long = [n for n, line in enumerate(module.text.splitlines(), 1) if len(line) > WIDTH]
         if too_long:  # pragma: no cover - a template or layout bug

@@ -18,12 +18,10 @@ from pathlib import Path
 
 import libcst as cst
 
-from hubgen import ir
+from hubgen import artifacts, ir
 from hubgen.codegen._pysource import ImportSet, docstring
-from hubgen.codegen._templates import render
 from hubgen.codegen.errors import CodegenError
 from hubgen.codegen.python import ModuleNames, scaffold_method
-from hubgen.naming import to_snake
 
 __all__ = ["ScaffoldResult", "scaffold"]
 
@@ -69,19 +67,26 @@ def scaffold(
     (``[tool.hubgen.python] out``), from which the hub base is imported.
     """
     hub = _hub(contract, hub_name)
-    base = f"{hub.name}Base"
-    server_module = f"{generated_package}.{to_snake(hub.name)}_server"
+    generated = artifacts.hub_names(hub)
+    base = generated.base
+    server_module = f"{generated_package}.{generated.server_module}"
     if not path.exists():
         names, stubs = _stubs(contract, hub, hub.methods)
         names.imports.add(ImportSet.FIRST_PARTY, server_module, base)
-        text = render(
-            "python/scaffold.py.jinja",
-            doc=docstring(f"The {hub.name} implementation.", ""),
-            imports=names.imports.render(),
-            class_line=f"class {hub.name}({base}):",
-            class_doc=docstring(hub.doc or f"Implements {hub.name}.", "    "),
-            methods=stubs,
-        )
+        lines = [
+            *docstring(f"The {hub.name} implementation.", ""),
+            "",
+            "from __future__ import annotations",
+            "",
+            *names.imports.render(),
+            "",
+            "",
+            f"class {hub.name}({base}):",
+            *docstring(hub.doc or f"Implements {hub.name}.", "    "),
+        ]
+        for stub in stubs:
+            lines += ["", *stub]
+        text = "\n".join(lines) + "\n"
         _write(path, text)
         return ScaffoldResult(path, created=True, added=tuple(m.name for m in hub.methods))
 

@@ -10,7 +10,7 @@ from hubgen.contracts.hubs import HubAnalyzer
 from hubgen.contracts.loader import import_modules
 from hubgen.contracts.methods import MethodAnalyzer
 from hubgen.contracts.models import Declarations
-from hubgen.contracts.names import check_generated_names
+from hubgen.contracts.names import check_names
 from hubgen.contracts.report import Report
 from hubgen.contracts.source import SourceIndex
 from hubgen.ir import Contract, NamingDecl
@@ -53,13 +53,13 @@ def analyze(
             f"no @hubgen.hub Protocol is defined in {', '.join(repr(n) for n in names)}",
             None,
         )
-    hub_decls = hubs.hubs(classes)
-    check_generated_names([*hubs.generated_names, *declarations.generated_names()], report)
-    report.raise_if_any()
-    return Contract(
+    contract = Contract(
         modules=names,
         naming=naming,
-        hubs=hub_decls,
+        hubs=hubs.hubs(classes),
         models=declarations.models(),
         enums=declarations.enums(),
     )
+    check_names(contract, report)
+    report.raise_if_any()
+    return contract

@@ -58,6 +58,7 @@ class ErrorCode(StrEnum):
     BAD_WIRE_NAME = "HG044"
     DECLARATION_NAME_COLLISION = "HG045"
     NOT_IMPORTABLE = "HG046"
+    RESERVED_NAME = "HG047"
     # -- models the wire rules cannot describe
     MODEL_SERIALIZER = "HG050"
     FIELD_SERIALIZER = "HG051"

@@ -10,22 +10,18 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from hubgen import artifacts
 from hubgen._markers import HUB_ATTR, HubMarker
 from hubgen.contracts.errors import ErrorCode
 from hubgen.contracts.methods import MethodAnalyzer, Role
-from hubgen.contracts.names import RESERVED_HUB_NAMES, GeneratedName, import_problem
+from hubgen.contracts.names import import_problem
 from hubgen.contracts.report import Report
 from hubgen.contracts.source import SourceIndex
 from hubgen.contracts.typerefs import is_class
 from hubgen.ir import ClientDecl, HubDecl, PythonRef, SourceLocation
-from hubgen.naming import to_camel, to_snake
+from hubgen.members import is_protocol
 
-__all__ = ["HubAnalyzer", "is_protocol"]
-
-
-def is_protocol(cls: Any) -> bool:
-    """True for a class that lists ``Protocol`` among its bases."""
-    return is_class(cls) and getattr(cls, "_is_protocol", False) is True
+__all__ = ["HubAnalyzer"]
 
 
 class HubAnalyzer:
@@ -36,12 +32,6 @@ class HubAnalyzer:
         self.sources = sources
         self.methods = methods
         self._clients: dict[type, ClientDecl | None] = {}
-        self._names: list[GeneratedName] = []
-
-    @property
-    def generated_names(self) -> list[GeneratedName]:
-        """Names the hubs and clients analyzed so far give generated code."""
-        return list(self._names)
 
     def discover(self, module: ModuleType) -> list[type]:
         """The hub Protocols ``module`` defines, in source order."""
@@ -63,7 +53,9 @@ class HubAnalyzer:
             decl = self._hub(cls)
             if decl is None:
                 continue
-            for key in {decl.name.lower(), to_snake(decl.name)}:
+            # the files generated for a hub, as a case-insensitive file system sees them
+            names = artifacts.hub_names(decl)
+            for key in {names.module.lower(), names.binders_module.lower()}:
                 other = by_key.setdefault(key, decl)
                 if other is not decl:
                     self.report.error(
@@ -104,7 +96,7 @@ class HubAnalyzer:
         methods = self.methods.methods(cls, "hub")
         if client is None:
             return None
-        decl = HubDecl(
+        return HubDecl(
             name=name,
             python=PythonRef(module=cls.__module__, qualname=cls.__qualname__),
             methods=methods,
@@ -112,28 +104,6 @@ class HubAnalyzer:
             doc=source.doc if source is not None else None,
             location=location,
         )
-        described = f"hub {cls.__module__}.{cls.__qualname__}"
-        self._names.extend(
-            [
-                GeneratedName(name, cls, "declaration", location, described),
-                GeneratedName(cls.__name__, cls, "declaration", location, described),
-                GeneratedName(
-                    f"{name}Base",
-                    cls,
-                    "base",
-                    location,
-                    f"the server base generated for {described}",
-                ),
-                GeneratedName(
-                    f"{name}Client",
-                    cls,
-                    "proxy",
-                    location,
-                    f"the client proxy generated for {described}",
-                ),
-            ]
-        )
-        return decl
 
     def _hub_name(
         self, cls: type, marker: HubMarker, location: SourceLocation, path: tuple[str, ...]
@@ -151,8 +121,9 @@ class HubAnalyzer:
         problem: str | None = None
         if not isinstance(name, str) or not name.isidentifier():
             problem = "it must be a Python identifier (it names generated classes and modules)"
-        elif to_camel(name) in RESERVED_HUB_NAMES:
-            problem = f"the TypeScript module {to_camel(name)}.ts is reserved for generated code"
+        elif artifacts.typescript_module(name).lower() in artifacts.TYPESCRIPT_MODULES:
+            module = artifacts.typescript_module(name)
+            problem = f"the TypeScript module {module}.ts is reserved for generated code"
         if problem is not None:
             self.report.error(
                 ErrorCode.BAD_HUB_NAME, f"hub name {name!r} is not usable: {problem}", where, path
@@ -212,25 +183,4 @@ class HubAnalyzer:
             location=location,
         )
         self._clients[client] = decl
-        name = client.__name__
-        described = f"client {client.__module__}.{client.__qualname__}"
-        self._names.extend(
-            [
-                GeneratedName(name, client, "declaration", location, described),
-                GeneratedName(
-                    f"{name}Proxy",
-                    client,
-                    "proxy",
-                    location,
-                    f"the proxy generated for {described}",
-                ),
-                GeneratedName(
-                    f"{name}SingleProxy",
-                    client,
-                    "single proxy",
-                    location,
-                    f"the single-client proxy generated for {described}",
-                ),
-            ]
-        )
         return decl

@@ -4,8 +4,8 @@ A hub method is ``async def m(...) -> T`` (an invocation; ``-> None`` is void)
 or ``def m(...) -> AsyncIterator[T]`` (a server-to-client stream); a parameter
 typed ``AsyncIterator[T]`` is a client-to-server stream. A client method is
 ``async def m(...) -> None`` (a plain call) or ``-> T`` (a client result).
-Members are read the way :mod:`hubgen.spec` reads them at runtime: public
-functions of the Protocol and its Protocol bases, bases first.
+Members are read by :mod:`hubgen.members`, as :mod:`hubgen.spec` reads them at
+runtime: the public members of the Protocol and its bases, bases first.
 """
 
 from __future__ import annotations
@@ -19,67 +19,29 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import libcst as cst
-import typing_extensions
 from pydantic import TypeAdapter, ValidationError
 
+from hubgen import artifacts
 from hubgen._markers import METHOD_ATTR, MethodMarker
 from hubgen.contracts.defaults import constant_default, describe_value
 from hubgen.contracts.errors import ErrorCode
 from hubgen.contracts.models import Declarations
-from hubgen.contracts.names import (
-    RESERVED_CLIENT_METHOD_PREFIXES,
-    RESERVED_HUB_METHOD_PREFIXES,
-    RESERVED_HUB_METHODS,
-    RESERVED_PARAMETER_PREFIXES,
-)
 from hubgen.contracts.report import Report
 from hubgen.contracts.source import ClassSource, Site, SourceIndex, decorator_argument
-from hubgen.contracts.typerefs import INVALID, Scope, describe, stream_item
+from hubgen.contracts.typerefs import INVALID, Scope, describe
 from hubgen.ir import DefaultValue, MethodDecl, MethodKind, ParameterDecl, SourceLocation, TypeRef
-from hubgen.naming import MethodNaming, to_camel
+from hubgen.members import DATA_MEMBER, protocol_members, stream_item
+from hubgen.naming import MethodNaming
 
-__all__ = ["MethodAnalyzer", "Role", "protocol_members"]
+__all__ = ["MethodAnalyzer", "Role"]
 
 Role = Literal["hub", "client"]
 
-_SKIPPED_BASES: tuple[Any, ...] = (
-    object,
-    typing.Protocol,
-    typing.Generic,
-    typing_extensions.Protocol,
-)
-_DATA_MEMBER = object()
 _EMPTY = inspect.Parameter.empty
 
-_HUB_BASE_MEMBERS = frozenset(
-    {
-        "spec",
-        "client_proxy",
-        "single_client_proxy",
-        "context",
-        "clients",
-        "groups",
-        "on_connected",
-        "on_disconnected",
-    }
-)
-
-
-def protocol_members(protocol: type) -> list[tuple[str, Any, type]]:
-    """``(name, value, defining class)`` for the public members of a Protocol
-    and its bases, bases first, as :func:`hubgen.spec` collects methods."""
-    found: dict[str, tuple[Any, type]] = {}
-    for klass in reversed(protocol.__mro__):
-        if klass in _SKIPPED_BASES:
-            continue
-        namespace = vars(klass)
-        for attr, value in namespace.items():
-            if not attr.startswith("_"):
-                found[attr] = (value, klass)
-        for attr in namespace.get("__annotations__", {}):
-            if not attr.startswith("_") and attr not in namespace:
-                found[attr] = (_DATA_MEMBER, klass)
-    return [(name, value, klass) for name, (value, klass) in found.items()]
+#: Generated method bodies use module-level names starting with ``_``
+#: (``_SEND``): a parameter with such a name would shadow them.
+_RESERVED_PARAMETER_PREFIX = "_"
 
 
 def _is_overload_stub(func: Any) -> bool:
@@ -147,9 +109,10 @@ class MethodAnalyzer:
         # A generic Protocol is reported once (HG015), not at every use of its
         # type variables.
         self._scope = Scope(type_parameters=tuple(getattr(protocol, "__parameters__", ())))
-        for name, value, klass in protocol_members(protocol):
+        for member in protocol_members(protocol):
+            klass, name, value = member.owner, member.name, member.value
             source = self.sources.class_source(klass)
-            if not inspect.isfunction(value):
+            if not member.is_method:
                 self._not_a_method(protocol, klass, source, name, value, role)
                 continue
             decl = self._method(protocol, source, klass, name, value, role)
@@ -174,7 +137,7 @@ class MethodAnalyzer:
                     decl.location,
                     path,
                 )
-            ts_name = to_camel(decl.name)
+            ts_name = artifacts.typescript_member(decl.name)
             other = by_ts.setdefault(ts_name, decl)
             if other is not decl:
                 self.report.error(
@@ -196,7 +159,7 @@ class MethodAnalyzer:
         value: Any,
         role: Role,
     ) -> None:
-        if value is _DATA_MEMBER:
+        if value is DATA_MEMBER:
             kind = "a data member"
         elif isinstance(value, staticmethod | classmethod | property):
             kind = f"a {type(value).__name__}"
@@ -275,21 +238,28 @@ class MethodAnalyzer:
         self, name: str, role: Role, location: SourceLocation, path: tuple[str, ...]
     ) -> None:
         reason: str | None = None
+        prefix = artifacts.PYTHON_REGISTRATION_PREFIX
         if role == "hub":
-            if name in _HUB_BASE_MEMBERS:
+            member = artifacts.typescript_member(name)
+            if name in artifacts.HUB_BASE_MEMBERS:
                 reason = "the generated hub base (hubgen.server.Hub) already has it"
-            elif name in RESERVED_HUB_METHODS:
+            elif name in artifacts.PYTHON_HUB_CLIENT_MEMBERS:
                 reason = "the generated client proxy (hubgen.client.HubProxy) already has it"
-            elif name.startswith(RESERVED_HUB_METHOD_PREFIXES):
+            elif name.startswith(prefix):
                 reason = (
-                    "names starting with 'on_' are the client proxy's handler registrations "
-                    "(on_<client method>)"
+                    f"names starting with {prefix!r} are the client proxy's handler "
+                    f"registrations ({prefix}<client method>)"
                 )
-        elif name.startswith(RESERVED_CLIENT_METHOD_PREFIXES):
+            elif member in artifacts.TYPESCRIPT_HUB_MEMBERS:
+                reason = f"its TypeScript name {member!r} is a member of the generated hub object"
+        elif name.startswith(prefix):
             reason = (
-                "names starting with 'on_' are reserved: the client proxy registers a client "
-                f"method 'x' as 'on_x', so this one would become 'on_{name}'"
+                f"names starting with {prefix!r} are reserved: the client proxy registers a "
+                f"client method 'x' as {artifacts.python_registration('x')!r}, so this one "
+                f"would become {artifacts.python_registration(name)!r}"
             )
+        elif name in artifacts.CLIENT_PROXY_MEMBERS:
+            reason = "the generated client proxies (hubgen.server.ClientProxy) already have it"
         if reason is not None:
             self.report.error(
                 ErrorCode.RESERVED_METHOD_NAME,
@@ -448,7 +418,7 @@ class MethodAnalyzer:
                 decls.append(decl)
         seen: dict[str, str] = {}
         for decl in decls:
-            ts_name = to_camel(decl.name)
+            ts_name = artifacts.typescript_parameter(decl.name, locals=False)
             if ts_name in seen:
                 self.report.error(
                     ErrorCode.MEMBER_NAME_COLLISION,
@@ -482,7 +452,7 @@ class MethodAnalyzer:
                 param_path,
             )
             return None
-        if name.startswith(RESERVED_PARAMETER_PREFIXES):
+        if name.startswith(_RESERVED_PARAMETER_PREFIX):
             self.report.error(
                 ErrorCode.RESERVED_PARAMETER_NAME,
                 f"parameter name {name!r} is reserved: names starting with '_' are used by "

@@ -9,7 +9,6 @@ serializers, computed fields, extra fields, one-way aliases or excluded fields).
 from __future__ import annotations
 
 import enum
-import sys
 import typing
 from collections.abc import Sequence
 from typing import Literal
@@ -20,26 +19,21 @@ from pydantic_core import PydanticUndefined
 
 from hubgen.contracts.defaults import constant_default
 from hubgen.contracts.errors import ErrorCode
-from hubgen.contracts.names import GeneratedName, import_problem
+from hubgen.contracts.names import import_problem
 from hubgen.contracts.report import Report
 from hubgen.contracts.source import ClassSource, Site, SourceIndex
 from hubgen.contracts.typerefs import Scope, TypeMapper, describe, discriminator_of
 from hubgen.ir import (
     DefaultValue,
-    DictType,
     EnumDecl,
     EnumMember,
     EnumRef,
     FieldDecl,
-    ListType,
     ModelDecl,
-    ModelRef,
-    NullableType,
     PythonRef,
     SourceLocation,
-    TupleType,
     TypeRef,
-    UnionType,
+    walk,
 )
 from hubgen.naming import FieldNaming
 
@@ -66,22 +60,7 @@ def _accepted_names(name: str, info: FieldInfo, naming: FieldNaming) -> list[str
 
 def enum_names(ref: TypeRef) -> set[str]:
     """Names of the enums a type reference mentions, at any depth."""
-    if isinstance(ref, EnumRef):
-        return {ref.name}
-    children: list[TypeRef] = []
-    if isinstance(ref, ListType):
-        children = [ref.item]
-    elif isinstance(ref, TupleType):
-        children = list(ref.items)
-    elif isinstance(ref, DictType):
-        children = [ref.key, ref.value]
-    elif isinstance(ref, NullableType):
-        children = [ref.inner]
-    elif isinstance(ref, UnionType):
-        children = list(ref.members)
-    elif isinstance(ref, ModelRef):
-        children = list(ref.args)
-    return set().union(*(enum_names(child) for child in children))
+    return {r.name for r in walk(ref) if isinstance(r, EnumRef)}
 
 
 class Declarations:
@@ -106,30 +85,6 @@ class Declarations:
     def enums(self) -> list[EnumDecl]:
         decls = [d for d in self._enums.values() if d is not None]
         return sorted(decls, key=lambda d: (d.name, d.python.module, d.python.qualname))
-
-    def generated_names(self) -> list[GeneratedName]:
-        """The names models and enums take in generated code: their own name
-        (TypeScript) and the name Python imports (the outermost class)."""
-        names: list[GeneratedName] = []
-        classes: list[tuple[type, str]] = [(cls, "model") for cls in self._models]
-        classes += [(cls, "enum") for cls in self._enums]
-        for cls, kind in classes:
-            location = self.sources.class_location(cls)
-            described = f"{kind} {cls.__module__}.{cls.__qualname__}"
-            names.append(GeneratedName(cls.__name__, cls, "declaration", location, described))
-            outer = cls.__qualname__.split(".")[0]
-            if outer != cls.__name__ and "<locals>" not in cls.__qualname__:
-                owner = getattr(sys.modules.get(cls.__module__), outer, None)
-                names.append(
-                    GeneratedName(
-                        outer,
-                        owner,
-                        "declaration",
-                        location,
-                        f"{cls.__module__}.{outer} (imported for {kind} {cls.__qualname__})",
-                    )
-                )
-        return names
 
     def enum_value_type(self, name: str) -> Literal["str", "int"] | None:
         return self._enum_types.get(name)

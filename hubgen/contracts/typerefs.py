@@ -55,7 +55,6 @@ __all__ = [
     "describe",
     "discriminator_of",
     "is_class",
-    "stream_item",
 ]
 
 #: What a type that could not be mapped becomes; never reaches a returned IR
@@ -85,8 +84,13 @@ _CONTAINERS: dict[Any, typing.Literal["list", "set", "frozenset"]] = {
     frozenset: "frozenset",
 }
 
-_STREAMS = (collections.abc.AsyncIterator, collections.abc.AsyncIterable)
-_ASYNC_ITERATION = (*_STREAMS, collections.abc.AsyncGenerator)
+#: Types a stream is spelled with (:func:`hubgen.members.stream_item`), and
+#: the generator type: none of them can be part of another type.
+_ASYNC_ITERATION = (
+    collections.abc.AsyncIterator,
+    collections.abc.AsyncIterable,
+    collections.abc.AsyncGenerator,
+)
 
 #: Abstract or specialised containers, with the spelling to use instead.
 _USE_INSTEAD: dict[Any, str] = {
@@ -110,17 +114,6 @@ _USE_INSTEAD: dict[Any, str] = {
 def is_class(tp: Any) -> bool:
     """A real class, not a ``list[int]``-style alias (which claims to be one)."""
     return isinstance(tp, type) and not isinstance(tp, types.GenericAlias)
-
-
-def stream_item(annotation: Any) -> tuple[bool, Any]:
-    """``(True, T)`` for ``AsyncIterator[T]`` / ``AsyncIterable[T]`` (``T`` is
-    ``None`` when the item type is missing); ``(False, None)`` otherwise."""
-    if annotation in _STREAMS:
-        return True, None
-    if typing.get_origin(annotation) in _STREAMS:
-        args = typing.get_args(annotation)
-        return True, args[0] if args else None
-    return False, None
 
 
 def _is_type_alias(tp: Any) -> bool:

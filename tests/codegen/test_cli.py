@@ -82,15 +82,16 @@ def test_a_failing_render_leaves_old_files_untouched(project: Path) -> None:
     assert hubgen(project, "generate").returncode == 0
     before = generated_tree(project)
     contract = project / "chat/contract.py"
-    source = contract.read_text()
-    # a model named like a TypeScript runtime helper: analysis accepts it,
-    # rendering the TypeScript refuses it
-    source = source.replace("class ChatMessage(BaseModel):", "class HubStream(BaseModel):")
-    source = source.replace("ChatMessage", "HubStream")
-    contract.write_text(source)
+    # a valid change, which would rewrite the Python modules...
+    contract.write_text(contract.read_text().replace("limit: int = 50", "limit: int = 20"))
+    # ...and a package folder holding a package.json hubgen did not write,
+    # which rendering the TypeScript refuses
+    config = project / "hubgen.toml"
+    config.write_text(config.read_text() + 'package = "@acme/chat-client"\n')
+    (project / "web/generated/package.json").write_text('{"name": "mine"}\n')
     result = hubgen(project, "generate")
     assert result.returncode == 1
-    assert "TypeScript name clash: HubStream" in result.stderr
+    assert "was not written by hubgen" in result.stderr
     assert generated_tree(project) == before
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
 from hubgen import ir
-from hubgen.codegen import CodegenError
 from hubgen.codegen.python import package_name, python_files
 
+from .goldens import case_names, expected_tree
 from .handmade import chat_contract
 
 
@@ -51,12 +52,39 @@ def test_package_name_follows_search_path_order(tmp_path: Path) -> None:
     assert package_name(out, [tmp_path / "elsewhere"]) is None
 
 
-def test_hub_methods_may_not_shadow_the_generated_client() -> None:
-    contract = chat_contract()
-    hub = contract.hubs[0]
-    register = hub.methods[0].model_copy(update={"name": "register"})
-    broken = contract.model_copy(
-        update={"hubs": [hub.model_copy(update={"methods": [register, *hub.methods[1:]]})]}
-    )
-    with pytest.raises(CodegenError, match="hub method name 'register' is taken"):
-        python_files(broken, package="chat.generated")
+def _names(text: str) -> tuple[set[str], set[str]]:
+    """The names a module imports and the names it defines."""
+    imported: set[str] = set()
+    defined: set[str] = set()
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.ImportFrom | ast.Import):
+            imported |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            defined.add(node.target.id)
+    return imported, defined
+
+
+def test_a_client_named_like_a_runtime_base_does_not_shadow_it() -> None:
+    # A client Protocol named Client gets the proxy ClientProxy: the runtime's
+    # ClientProxy, its base, is imported under an alias.
+    data = chat_contract().model_dump_json().replace('"ChatClient"', '"Client"')
+    contract = ir.Contract.model_validate_json(data)
+    files = {f.filename: f.text for f in python_files(contract, package="chat.generated")}
+    server = files["chat_hub_server.py"]
+    assert "from hubgen.server import ClientProxy as _ClientProxy, Hub, SingleClientProxy" in server
+    assert "class ClientProxy(_ClientProxy):" in server
+    assert "class ClientSingleProxy(SingleClientProxy, ClientProxy):" in server
+    assert "client_proxy: ClassVar[type[_ClientProxy]] = ClientProxy" in server
+    for module in files.values():
+        imported, defined = _names(module)
+        assert not imported & defined
+
+
+@pytest.mark.parametrize("case", case_names())
+def test_no_generated_module_defines_a_name_it_imports(case: str) -> None:
+    for path, text in expected_tree(case).items():
+        if path.endswith(".py"):
+            imported, defined = _names(text)
+            assert not imported & defined, path

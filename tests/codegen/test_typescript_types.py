@@ -476,3 +476,51 @@ def test_push_handlers_may_return_anything_client_results_may_not(tmp_path: Path
     must return the declared one."""
     problems = compile_with_cases(tmp_path, HANDLERS, HANDLER_CASES)
     assert problems is None, problems
+
+
+#: Parameter names TypeScript spells differently: a reserved word, a local
+#: name of the generated functions, and names beyond ASCII (a Python
+#: identifier is a TypeScript identifier).
+PARAMETERS_CONTRACT = """
+from __future__ import annotations
+
+from typing import Protocol
+
+import hubgen
+
+
+class Guests(Protocol):
+    async def greeted(self, café: str, default: int) -> None: ...
+
+
+@hubgen.hub(client=Guests)
+class Lobby(Protocol):
+    async def greet(self, café: str, naïve: bool, default: int, options: str) -> str: ...
+"""
+
+PARAMETERS_USAGE = """
+import type { HubConnection } from "@microsoft/signalr";
+import { createLobby } from "./generated/index.js";
+
+export async function use(connection: HubConnection): Promise<string> {
+  const hub = createLobby(connection);
+  hub.onGreeted((café: string, default_: number) => void [café, default_]);
+  // @ts-expect-error naïve is a boolean
+  await hub.greet("au lait", "yes", 1, "x");
+  return await hub.greet("au lait", true, 1, "x");
+}
+"""
+
+
+@pytest.mark.timeout(120)
+def test_parameter_names_beyond_ascii_and_reserved_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name beyond ASCII used to send the generator into an endless loop.
+    web = generate_contract(tmp_path, monkeypatch, "lobby", PARAMETERS_CONTRACT, "")
+    hub = (web / "generated" / "lobby.ts").read_text(encoding="utf-8")
+    assert "greet(café: string, naïve: boolean, default_: number, options_: string)" in hub
+    assert "greeted: (café: string, default_: number) => unknown;" in hub
+    (web / "usage.ts").write_text(PARAMETERS_USAGE, encoding="utf-8")
+    problems = tsc_problems(web)
+    assert problems is None, problems

@@ -46,7 +46,6 @@ def example_dependencies() -> list[str]:
 def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "hubgen/py.typed" in names
-    assert any(n.startswith("hubgen/templates/python/") for n in names)
     assert any(n.startswith("hubgen/templates/typescript/") for n in names)
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
