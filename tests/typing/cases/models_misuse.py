@@ -64,7 +64,7 @@ def aliased() -> Sample:
 
 
 class Hub(ChatHubBase):
-    async def join(self, room: str, user: str) -> list[ChatMessage]:
+    async def join(self, room: str) -> list[ChatMessage]:
         return []
 
     async def leave(self, room: str) -> None:

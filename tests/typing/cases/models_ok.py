@@ -45,8 +45,8 @@ def sample() -> Sample:
 
 
 class Hub(ChatHubBase):
-    async def join(self, room: str, user: str) -> list[ChatMessage]:
-        return [message(f"{user} joined")]
+    async def join(self, room: str) -> list[ChatMessage]:
+        return [message(f"{self.context.user_identifier} joined")]
 
     async def leave(self, room: str) -> None:
         return None
