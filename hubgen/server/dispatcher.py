@@ -288,7 +288,7 @@ class ConnectionDispatcher:
         elif isinstance(message, StreamItemMessage):
             await self._on_stream_item(message)
         elif isinstance(message, CompletionMessage):
-            self._on_completion(message)
+            await self._on_completion(message)
         elif isinstance(message, CancelInvocationMessage):
             self._on_cancel(message)
         # Ping, Ack and Sequence need no dispatch; Close is handled by the read loop.
@@ -378,12 +378,12 @@ class ConnectionDispatcher:
             return
         await upload.put(item)
 
-    def _on_completion(self, message: CompletionMessage) -> None:
+    async def _on_completion(self, message: CompletionMessage) -> None:
         entry = self._uploads.pop(message.invocation_id, None)
         if entry is not None:
             entry[0].complete(message.error)
             return
-        if not self._hub.lifetime.set_client_result(self._connection, message):
+        if not await self._hub.lifetime.set_client_result(self._connection, message):
             logger.debug("completion for unknown invocation %r ignored", message.invocation_id)
 
     def _on_cancel(self, message: CancelInvocationMessage) -> None:

@@ -1,9 +1,17 @@
 """Who is connected, which groups they are in, and delivering messages to them.
 
 :class:`HubLifetimeManager` is the seam for scale-out: the in-memory manager
-here serves one process; a Redis backplane implements the same interface.
+here serves one process; the Redis manager (``hubgen.server.redis``) many.
 Messages are handed over as :class:`SerializedMessage`, which encodes a hub
-message at most once per protocol however many connections receive it.
+message at most once per protocol however many connections receive it, and
+can travel to another process as the framed bytes of every protocol, to be
+written there as they are.
+
+A manager's life: the route binds it to its hub (:meth:`HubLifetimeManager.bind`,
+with the hub's name and protocols) when it is made; :meth:`~HubLifetimeManager.start`
+runs before the first connection (from the application's lifespan, see
+``HubRoute.lifespan``, or else on first use); :meth:`~HubLifetimeManager.close`
+when the application stops.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import abc
 import asyncio
 import base64
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from hubgen.errors import HubError
@@ -30,20 +38,38 @@ class SerializedMessage:
     """A hub message built and encoded lazily, once per protocol.
 
     ``build`` receives the wire format and returns the message with its
-    arguments encoded for it (a codec error raises to whoever sends).
+    arguments encoded for it (a codec error raises to whoever sends). A
+    message that came from another process has no builder, only the framed
+    bytes it was sent with (:meth:`from_framed`).
     """
 
     __slots__ = ("_build", "_bytes")
 
-    def __init__(self, build: Callable[[WireFormat], HubMessage]) -> None:
+    def __init__(self, build: Callable[[WireFormat], HubMessage] | None) -> None:
         self._build = build
         self._bytes: dict[str, bytes] = {}
 
+    @classmethod
+    def from_framed(cls, framed: Mapping[str, bytes]) -> SerializedMessage:
+        """A message as another process framed it, by protocol name: written
+        as it is, never decoded."""
+        message = cls(None)
+        message._bytes.update(framed)
+        return message
+
     def to_bytes(self, protocol: HubProtocol) -> bytes:
+        """The message framed for ``protocol``. Raises :class:`LookupError` for
+        a message from elsewhere that was not framed in it."""
         data = self._bytes.get(protocol.name)
         if data is None:
+            if self._build is None:
+                raise LookupError(f"the message was not sent in the '{protocol.name}' protocol")
             data = self._bytes[protocol.name] = protocol.write(self._build(protocol.wire))
         return data
+
+    def framed(self, protocols: Iterable[HubProtocol]) -> dict[str, bytes]:
+        """The message framed for each of ``protocols`` (for another process)."""
+        return {protocol.name: self.to_bytes(protocol) for protocol in protocols}
 
 
 def _deliver_around(
@@ -88,7 +114,31 @@ def new_invocation_id() -> str:
 
 
 class HubLifetimeManager(abc.ABC):
-    """Tracks connections and groups of one hub and delivers messages."""
+    """Tracks connections and groups of one hub and delivers messages.
+
+    One manager serves one hub: the route that uses it binds it.
+    """
+
+    hub_name: str = ""
+    #: The hub's protocols, in the order its options name them.
+    protocols: tuple[HubProtocol, ...] = ()
+
+    def bind(self, hub_name: str, protocols: Sequence[HubProtocol]) -> None:
+        """Called by the route that uses this manager, once, when it is made."""
+        if self.hub_name and self.hub_name != hub_name:
+            raise ValueError(
+                f"this lifetime manager serves hub {self.hub_name!r} already: "
+                f"give {hub_name!r} a manager of its own"
+            )
+        self.hub_name = hub_name
+        self.protocols = tuple(protocols)
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Get ready for connections (connect to a backplane, subscribe).
+        Called before the first connection; may be called again: once is enough."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Let go of what :meth:`start` took. Called when the application stops."""
 
     @abc.abstractmethod
     async def on_connected(self, connection: Connection) -> None: ...
@@ -130,9 +180,12 @@ class HubLifetimeManager(abc.ABC):
         away; callers bound the wait with ``asyncio.timeout``."""
 
     @abc.abstractmethod
-    def set_client_result(self, connection: Connection, completion: CompletionMessage) -> bool:
+    async def set_client_result(
+        self, connection: Connection, completion: CompletionMessage
+    ) -> bool:
         """Deliver a Completion from ``connection`` to the pending client-result
-        call it answers; False when no such call is pending."""
+        call it answers (here, or on the process that asked); False when no
+        such call is pending."""
 
 
 class InMemoryLifetimeManager(HubLifetimeManager):
@@ -255,7 +308,9 @@ class InMemoryLifetimeManager(HubLifetimeManager):
             self._pending.pop(invocation_id, None)
         return completion, protocol.wire
 
-    def set_client_result(self, connection: Connection, completion: CompletionMessage) -> bool:
+    async def set_client_result(
+        self, connection: Connection, completion: CompletionMessage
+    ) -> bool:
         entry = self._pending.get(completion.invocation_id)
         if entry is None or entry[0] != connection.connection_id:
             return False

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from starlette.datastructures import URLPath
@@ -109,10 +111,14 @@ class HubRoute(BaseRoute, Generic[H]):
         self.hub = hub
         self.options = options or HubOptions()
         self.lifetime = lifetime or InMemoryLifetimeManager()
+        protocols = []
         for protocol_name in self.options.protocols:
             protocol = get_protocol(protocol_name)
             if protocol is not None:
                 hub.spec.warm(protocol.wire)
+                protocols.append(protocol)
+        self.lifetime.bind(hub.spec.name, protocols)
+        self._started: asyncio.Task[None] | None = None
         spec = hub.spec
         rules = {
             method.name: found
@@ -151,10 +157,32 @@ class HubRoute(BaseRoute, Generic[H]):
         """Connections currently past their handshake."""
         return len(self._handler.connections)
 
+    async def start(self) -> None:
+        """Start the hub's lifetime manager (connect to Redis, say). Runs by
+        itself before the first request; call it (or use :meth:`lifespan`) to
+        start before then, and to see a failure at startup."""
+        if self._started is None:
+            self._started = asyncio.ensure_future(self.lifetime.start())
+        await asyncio.shield(self._started)
+
     async def close(self) -> None:
-        """End every connection; clients are told they may reconnect. Call it
-        from your application's shutdown (lifespan)."""
+        """End every connection (clients are told they may reconnect), then
+        stop the lifetime manager. Call it from your application's shutdown,
+        or use :meth:`lifespan`."""
         await self._endpoint.close()
+        await self.lifetime.close()
+        self._started = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """The route's start and close as a Starlette lifespan:
+        ``Starlette(routes=[hub], lifespan=hub.lifespan)``. Several hubs:
+        enter each one's in the application's own lifespan."""
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.close()
 
     # -- Starlette routing -------------------------------------------------------------
 
@@ -169,6 +197,9 @@ class HubRoute(BaseRoute, Generic[H]):
         return Match.NONE, {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = self._started
+        if started is None or not started.done():
+            await self.start()
         await self._endpoint(scope, receive, send, negotiate=bool(scope.get("hubgen.negotiate")))
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:

@@ -108,7 +108,7 @@ async def serve_process(
                     raise RuntimeError(f"uvicorn exited with {process.returncode} before serving")
                 try:
                     response = await http.post(f"{server.url}/echo/negotiate?negotiateVersion=1")
-                    if response.status_code == 200:
+                    if response.status_code in (200, 401):  # (401: a hub that needs a user)
                         break
                 except httpx.TransportError:
                     pass

@@ -126,6 +126,9 @@ class EchoHubImpl(EchoHubBase):
     async def leave(self, group: str) -> None:
         await self.groups.remove(self.context.connection_id, group)
 
+    async def add_to_group(self, connection_id: str, group: str) -> None:
+        await self.groups.add(connection_id, group)
+
     async def send_group(self, group: str, text: str) -> None:
         await self.clients.group(group).message(text)
 
@@ -211,5 +214,15 @@ def create_app(options: HubOptions | None = None) -> Starlette:
 
 def app_from_environment() -> Starlette:
     """The app with the HubOptions in ``ECHO_HUB_OPTIONS`` (JSON), for
-    ``uvicorn --factory`` in a server process of its own (tests/support/process.py)."""
-    return create_app(HubOptions(**json.loads(os.environ.get("ECHO_HUB_OPTIONS") or "{}")))
+    ``uvicorn --factory`` in a server process of its own (tests/support/process.py);
+    on Redis when ``ECHO_REDIS_URL`` is set (and then behind the identity of
+    tests/apps/echo/secure.py, so that users can be addressed)."""
+    options = HubOptions(**json.loads(os.environ.get("ECHO_HUB_OPTIONS") or "{}"))
+    redis_url = os.environ.get("ECHO_REDIS_URL")
+    if not redis_url:
+        return create_app(options)
+    from hubgen.server.redis import RedisBackplane, RedisLifetimeManager
+
+    from .secure import create_secure_app
+
+    return create_secure_app(options, lifetime=RedisLifetimeManager(RedisBackplane(redis_url)))

@@ -12,8 +12,11 @@ from starlette.applications import Starlette
 from starlette.authentication import SimpleUser
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
-from hubgen.server import HubOptions, HubRoute
+from hubgen.server import HubLifetimeManager, HubOptions, HubRoute
 from hubgen.server.authentication import BearerAuthBackend, Identity
 from hubgen.server.authorization import AuthorizationContext, allow_anonymous, authorize
 
@@ -81,15 +84,27 @@ class OpenEchoHub(SecureEchoHub):
     """SecureEchoHub's method rules, but anyone may connect."""
 
 
-def create_secure_app(options: HubOptions | None = None) -> Starlette:
+def create_secure_app(
+    options: HubOptions | None = None, *, lifetime: HubLifetimeManager | None = None
+) -> Starlette:
+    """The three hubs; ``lifetime`` (a Redis manager, say) serves ``/echo``."""
     routes = [
-        HubRoute("/echo", SecureEchoHub, options=options),
+        HubRoute("/echo", SecureEchoHub, options=options, lifetime=lifetime),
         HubRoute("/strict", StrictEchoHub, options=options),
         HubRoute("/open", OpenEchoHub, options=options),
     ]
+    hub = routes[0]
+
+    async def announce(request: Request) -> PlainTextResponse:
+        """Sends from outside a hub method (``HubRoute.clients``)."""
+        await hub.clients.all.message(request.query_params["text"])
+        return PlainTextResponse("sent")
+
     backend = BearerAuthBackend(validate, hubs=routes)
     app = Starlette(
-        routes=routes, middleware=[Middleware(AuthenticationMiddleware, backend=backend)]
+        routes=[*routes, Route("/announce", announce, methods=["POST"])],
+        middleware=[Middleware(AuthenticationMiddleware, backend=backend)],
+        lifespan=routes[0].lifespan,
     )
     app.state.hub = routes[0]
     return app

@@ -33,6 +33,7 @@ _SEND_TO: Final[Method[None]] = HUB.method("send_to")
 _SEND_ITEM_TO_ALL: Final[Method[None]] = HUB.method("send_item_to_all")
 _JOIN: Final[Method[None]] = HUB.method("join")
 _LEAVE: Final[Method[None]] = HUB.method("leave")
+_ADD_TO_GROUP: Final[Method[None]] = HUB.method("add_to_group")
 _SEND_GROUP: Final[Method[None]] = HUB.method("send_group")
 _SEND_OTHERS_IN_GROUP: Final[Method[None]] = HUB.method("send_others_in_group")
 _WHOAMI: Final[Method[str]] = HUB.method("whoami")
@@ -125,6 +126,10 @@ class EchoHubClient(HubProxy):
 
     async def leave(self, group: str) -> None:
         await self._invoke(_LEAVE, group)
+
+    async def add_to_group(self, connection_id: str, group: str) -> None:
+        """Adds another connection (on any server) to ``group``."""
+        await self._invoke(_ADD_TO_GROUP, connection_id, group)
 
     async def send_group(self, group: str, text: str) -> None:
         await self._invoke(_SEND_GROUP, group, text)

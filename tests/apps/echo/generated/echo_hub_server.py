@@ -111,6 +111,10 @@ class EchoHubBase(Hub[EchoClientProxy, EchoClientSingleProxy]):
     async def leave(self, group: str) -> None: ...
 
     @abc.abstractmethod
+    async def add_to_group(self, connection_id: str, group: str) -> None:
+        """Adds another connection (on any server) to ``group``."""
+
+    @abc.abstractmethod
     async def send_group(self, group: str, text: str) -> None: ...
 
     @abc.abstractmethod

@@ -49,6 +49,8 @@ export interface EchoHub<W extends Wire = JsonWire> {
   sendItemToAll(item: ItemInput<W>): Promise<void>;
   join(group: string): Promise<void>;
   leave(group: string): Promise<void>;
+  /** Adds another connection (on any server) to ``group``. */
+  addToGroup(connectionId: string, group: string): Promise<void>;
   sendGroup(group: string, text: string): Promise<void>;
   sendOthersInGroup(group: string, text: string): Promise<void>;
   whoami(): Promise<string>;
@@ -181,6 +183,9 @@ export function createEchoHub<W extends Wire>(
     },
     leave(group: string): Promise<void> {
       return connection.invoke<void>("Leave", group);
+    },
+    addToGroup(connectionId: string, group: string): Promise<void> {
+      return connection.invoke<void>("AddToGroup", connectionId, group);
     },
     sendGroup(group: string, text: string): Promise<void> {
       return connection.invoke<void>("SendGroup", group, text);
