@@ -62,8 +62,15 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgpack
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+
+try:
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "hubgen.server.redis needs redis-py: install hubgen with its redis extra "
+        "(pip install 'hubgen[redis]')"
+    ) from exc
 
 from hubgen.errors import HubError
 from hubgen.protocol.base import ProtocolError
