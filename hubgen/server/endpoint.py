@@ -82,6 +82,8 @@ class _Record:
     token: str
     #: Who negotiated it: every later request for it must be the same user.
     principal: Principal = ANONYMOUS
+    #: Negotiate agreed on stateful reconnect (the client asked, the hub allows).
+    stateful: bool = False
     created: float = field(default_factory=time.monotonic)
     transport: str | None = None
     #: The SSE or Long Polling transport, which POSTs feed.
@@ -225,6 +227,12 @@ class HubEndpoint:
         }
         if version >= 1:
             body["connectionToken"] = record.token
+        # Only to a client that asked: the official clients refuse a server
+        # that offers stateful reconnect unasked.
+        asked = (_query(request, "useStatefulReconnect") or "").lower() == "true"
+        if asked and self._options.allow_stateful_reconnects:
+            record.stateful = True
+            body["useStatefulReconnect"] = True
         body["availableTransports"] = self._offered
         return self._json(body)
 
@@ -315,7 +323,7 @@ class HubEndpoint:
             if found.transport is not None:
                 if found.transport != WebSocketTransport.name:
                     await self._deny(websocket, 400, "Cannot change transports mid-connection")
-                else:
+                elif not await self._resume(found, websocket, receive, send):
                     await self._deny(websocket, 409, "")
                 return
             record = found
@@ -324,9 +332,34 @@ class HubEndpoint:
             await websocket.accept()
             # past the accept, the transport talks ASGI directly
             transport = WebSocketTransport(receive, send)
-            await self._handler.run(record.connection_id, transport, websocket, record.principal)
+            await self._handler.run(
+                record.connection_id,
+                transport,
+                websocket,
+                record.principal,
+                stateful=record.stateful,
+            )
         finally:
             self._records.pop(record.token, None)
+
+    async def _resume(
+        self, record: _Record, websocket: WebSocket, receive: Receive, send: Send
+    ) -> bool:
+        """A stateful reconnect: the client's new WebSocket takes over its
+        connection (no handshake; each side starts with a Sequence message).
+        It is served until the connection ends or moves on again. False when
+        the connection cannot take it (not stateful, or over)."""
+        connection = self._handler.connections.get(record.connection_id)
+        if connection is None or connection.replay is None or connection.aborted:
+            return False
+        await websocket.accept()
+        transport = WebSocketTransport(receive, send)
+        if not connection.resume(transport):
+            await transport.close(error=True)
+            return True
+        logger.debug("connection %s resumed on a new WebSocket", record.connection_id)
+        await transport.finished.wait()
+        return True
 
     @staticmethod
     async def _deny(websocket: WebSocket, status: int, text: str) -> None:
@@ -491,7 +524,7 @@ class HubEndpoint:
                     continue
                 if now - connection.last_ping_sent >= options.keep_alive_interval:
                     connection.last_ping_sent = now
-                    connection.send(self._ping[connection.protocol.name])
+                    connection.send_control(self._ping[connection.protocol.name])
                 if expiring:
                     expires_at = connection.principal.expires_at
                     if expires_at is not None and wall >= expires_at:

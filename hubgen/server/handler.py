@@ -9,10 +9,17 @@ from typing import TYPE_CHECKING
 
 from hubgen.protocol import ProtocolError, TransferFormat, get_protocol
 from hubgen.protocol.handshake import parse_handshake_request, write_handshake_response
-from hubgen.protocol.messages import CloseMessage, HubMessage, PingMessage
+from hubgen.protocol.messages import (
+    AckMessage,
+    CloseMessage,
+    HubMessage,
+    PingMessage,
+    SequenceMessage,
+)
 from hubgen.server.authorization import ANONYMOUS, Principal
 from hubgen.server.connection import Connection, ConnectionAborted
 from hubgen.server.dispatcher import error_detail
+from hubgen.server.stateful import ReplayBuffer, SequenceError, is_trackable
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
@@ -55,15 +62,22 @@ class HubConnectionHandler:
         transport: Transport,
         request: HTTPConnection,
         principal: Principal = ANONYMOUS,
+        *,
+        stateful: bool = False,
     ) -> None:
-        """Serve one connection until it ends. Never raises for client errors."""
+        """Serve one connection until it ends. Never raises for client errors.
+        ``stateful``: negotiate agreed on stateful reconnect; it is on when the
+        client's handshake asks for version 2 over WebSockets."""
         buffer = bytearray()
-        protocol = await self._handshake(transport, buffer)
-        if protocol is None:
+        handshake = await self._handshake(transport, buffer)
+        if handshake is None:
             return
+        protocol, version = handshake
         connection = Connection(
             connection_id, protocol, transport, self._options, request, principal
         )
+        if stateful and version >= 2 and transport.name == "WebSockets":
+            connection.enable_stateful(self._options.stateful_reconnect_buffer_size)
         dispatch = self._dispatcher.connect(connection)
         lifetime = self._dispatcher.lifetime
         await lifetime.on_connected(connection)
@@ -85,7 +99,10 @@ class HubConnectionHandler:
 
     # -- handshake ---------------------------------------------------------------------
 
-    async def _handshake(self, transport: Transport, buffer: bytearray) -> HubProtocol | None:
+    async def _handshake(
+        self, transport: Transport, buffer: bytearray
+    ) -> tuple[HubProtocol, int] | None:
+        """The protocol and version the client asked for, once answered."""
         try:
             async with asyncio.timeout(self._options.handshake_timeout):
                 while True:
@@ -128,7 +145,7 @@ class HubConnectionHandler:
             await transport.send(write_handshake_response())
         except ConnectionError:
             return None
-        return protocol
+        return protocol, request.version
 
     async def _refuse(self, transport: Transport, error: str) -> None:
         try:
@@ -150,10 +167,14 @@ class HubConnectionHandler:
         parse = connection.protocol.parse
         exceeds = connection.protocol.exceeds
         limit = self._options.max_message_size
+        replay = connection.replay
+        generation = connection.generation
         try:
             while True:
                 if buffer:
                     for message in parse(buffer):
+                        if replay is not None and not self._stateful(connection, replay, message):
+                            continue
                         if isinstance(message, PingMessage):
                             connection.timeout_armed = True
                         elif isinstance(message, CloseMessage):
@@ -170,9 +191,18 @@ class HubConnectionHandler:
                             return False
                 data = await connection.receive()
                 if data is None:
+                    if replay is not None and await connection.wait_for_resume(
+                        self._options.disconnect_timeout, generation
+                    ):
+                        buffer.clear()  # a message the old transport cut short
+                        generation = connection.generation
+                        continue
                     if buffer and not connection.aborted:
                         raise ProtocolError("Connection terminated while reading a message.")
                     return False
+                if connection.generation != generation:  # from a new transport
+                    buffer.clear()
+                    generation = connection.generation
                 buffer += data
                 if limit is not None and len(buffer) > limit and exceeds(buffer, limit):
                     raise ProtocolError(
@@ -185,6 +215,26 @@ class HubConnectionHandler:
             logger.debug("closing connection %s: %s", connection.connection_id, exc)
             connection.abort(exc)
             return False
+
+    @staticmethod
+    def _stateful(connection: Connection, replay: ReplayBuffer, message: HubMessage) -> bool:
+        """Stateful reconnect's part of reading a message: False when it is
+        not to be handled (a duplicate, an Ack or a Sequence, or anything
+        before the client's Sequence after a reconnect)."""
+        if not replay.should_process(message):
+            return False
+        if isinstance(message, AckMessage):
+            connection.acknowledged(message.sequence_id)
+            return False
+        if isinstance(message, SequenceMessage):
+            try:
+                replay.reset_sequence(message.sequence_id)
+            except SequenceError as exc:
+                raise ProtocolError(str(exc)) from None
+            return False
+        if is_trackable(message):
+            connection.schedule_ack()
+        return True
 
     # -- the end -----------------------------------------------------------------------
 

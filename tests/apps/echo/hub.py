@@ -126,6 +126,13 @@ class EchoHubImpl(EchoHubBase):
     async def leave(self, group: str) -> None:
         await self.groups.remove(self.context.connection_id, group)
 
+    async def record(self, number: int) -> None:
+        self.context.items.setdefault("recorded", []).append(number)
+
+    async def recorded(self) -> list[int]:
+        numbers: list[int] = self.context.items.get("recorded", [])
+        return numbers
+
     async def add_to_group(self, connection_id: str, group: str) -> None:
         await self.groups.add(connection_id, group)
 

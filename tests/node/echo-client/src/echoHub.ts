@@ -49,6 +49,10 @@ export interface EchoHub<W extends Wire = JsonWire> {
   sendItemToAll(item: ItemInput<W>): Promise<void>;
   join(group: string): Promise<void>;
   leave(group: string): Promise<void>;
+  /** Keeps ``number`` in the connection's items (fire-and-forget calls). */
+  record(number: number): Promise<void>;
+  /** The numbers this connection recorded, in the order they came. */
+  recorded(): Promise<number[]>;
   /** Adds another connection (on any server) to ``group``. */
   addToGroup(connectionId: string, group: string): Promise<void>;
   sendGroup(group: string, text: string): Promise<void>;
@@ -183,6 +187,12 @@ export function createEchoHub<W extends Wire>(
     },
     leave(group: string): Promise<void> {
       return connection.invoke<void>("Leave", group);
+    },
+    record(number: number): Promise<void> {
+      return connection.invoke<void>("Record", number);
+    },
+    recorded(): Promise<number[]> {
+      return connection.invoke<number[]>("Recorded");
     },
     addToGroup(connectionId: string, group: string): Promise<void> {
       return connection.invoke<void>("AddToGroup", connectionId, group);
