@@ -240,6 +240,12 @@ class ConnectionDispatcher:
         else:
             await self._pipeline.on_connected(HubLifetimeContext(hub))
 
+    async def settle(self) -> None:
+        """Return once nothing runs for the connection: no call, stream or
+        upload (server shutdown lets them finish)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks.values()))
+
     async def on_disconnected(self, exception: BaseException | None) -> None:
         """Stop what still runs for the connection, then tell the hub."""
         for upload, _, _ in list(self._uploads.values()):

@@ -139,6 +139,9 @@ _NO_CACHE = {
 }
 
 
+_SHUTTING_DOWN = "The server is shutting down."
+
+
 def _text(status: int, text: str = "") -> Response:
     return PlainTextResponse(text, status_code=status)
 
@@ -167,6 +170,8 @@ class HubEndpoint:
         self._rules = rules
         self._user_id = options.user_id_provider or _default_user_id
         self._warned_no_middleware = False
+        #: Server shutdown under way: no new connection is taken.
+        self._draining = False
         self._records: dict[str, _Record] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         self._ping = {name: p.write(PingMessage()) for name, p in handler.protocols.items()}
@@ -201,6 +206,8 @@ class HubEndpoint:
     async def _negotiate(self, request: Request) -> Response:
         if request.method != "POST":
             return _text(405, "")
+        if self._draining:
+            return _text(503, _SHUTTING_DOWN)
         raw = _query(request, "negotiateVersion")
         if raw is None:
             version = 0
@@ -304,6 +311,9 @@ class HubEndpoint:
                 websocket, 404, "WebSockets transport not supported by this end point type"
             )
             return
+        if self._draining:
+            await self._deny(websocket, 503, _SHUTTING_DOWN)
+            return
         token = _query(websocket, "id")
         if token is None:  # skipNegotiation
             principal, verdict = await self._authenticate(websocket)
@@ -398,6 +408,8 @@ class HubEndpoint:
             if kind is TransportType.SERVER_SENT_EVENTS:
                 if record.transport is not None:
                     return _text(409)
+                if self._draining:
+                    return _text(503, _SHUTTING_DOWN)
                 await self._server_sent_events(record, request, send)
                 return None
             return await self._long_poll(record, request)
@@ -408,7 +420,7 @@ class HubEndpoint:
         if method == "DELETE":
             if not isinstance(record.http, LongPollingTransport):
                 return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
-            await record.http.close()
+            record.http.abort()  # the client ends it: nothing more for it to poll
             return _text(202)
         try:
             if record.http is None:
@@ -454,6 +466,8 @@ class HubEndpoint:
 
     async def _long_poll(self, record: _Record, request: Request) -> Response | None:
         transport = record.http
+        if transport is None and self._draining:
+            return _text(503, _SHUTTING_DOWN)
         if transport is None:
             transport = LongPollingTransport(self._options.long_poll_timeout)
             record.attach(transport)
@@ -517,7 +531,7 @@ class HubEndpoint:
                     idle = record.http.idle_since
                     if idle is not None and now - idle > options.disconnect_timeout:
                         # no poll for too long: the client is gone
-                        await record.http.close()
+                        record.http.abort()
                         del self._records[token]
             for connection in list(self._handler.connections.values()):
                 if connection.transport.inherent_keep_alive:
@@ -544,6 +558,14 @@ class HubEndpoint:
                         ),
                         allow_reconnect=True,
                     )
+
+    async def drain(self, timeout: float) -> None:
+        """Server shutdown, before the server drops any socket: take no new
+        connection, let calls and streams in flight finish (``timeout``
+        seconds at most), then close every connection with a Close message
+        that lets its client reconnect, on every transport."""
+        self._draining = True
+        await self._handler.drain(timeout)
 
     async def close(self) -> None:
         """End every connection (server shutdown): clients are told they may

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
     from hubgen.protocol.base import HubProtocol
-    from hubgen.server.dispatcher import HubDispatcher
+    from hubgen.server.dispatcher import ConnectionDispatcher, HubDispatcher
     from hubgen.server.options import HubOptions
     from hubgen.server.transport import Transport
 
@@ -51,6 +52,12 @@ class HubConnectionHandler:
             self._protocols[name] = protocol
         #: Connections past their handshake, for keep-alive and timeouts.
         self.connections: dict[str, Connection] = {}
+        #: What runs for each of them (server shutdown waits for it).
+        self._dispatches: dict[str, ConnectionDispatcher] = {}
+        #: Connections not yet over, and an event set when there are none.
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def protocols(self) -> dict[str, HubProtocol]:
@@ -80,8 +87,25 @@ class HubConnectionHandler:
             connection.enable_stateful(self._options.stateful_reconnect_buffer_size)
         dispatch = self._dispatcher.connect(connection)
         lifetime = self._dispatcher.lifetime
-        await lifetime.on_connected(connection)
-        self.connections[connection_id] = connection
+        self._active += 1
+        self._idle.clear()
+        try:
+            await lifetime.on_connected(connection)
+            self.connections[connection_id] = connection
+            self._dispatches[connection_id] = dispatch
+            await self._serve(connection, dispatch, buffer)
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
+
+    async def _serve(
+        self, connection: Connection, dispatch: ConnectionDispatcher, buffer: bytearray
+    ) -> None:
+        """The connection's life past its handshake: on_connected, the read
+        loop, and its end."""
+        connection_id = connection.connection_id
+        lifetime = self._dispatcher.lifetime
         client_closed = False
         try:
             try:
@@ -93,9 +117,23 @@ class HubConnectionHandler:
                 client_closed = await self._read_loop(connection, dispatch.dispatch, buffer)
         finally:
             self.connections.pop(connection_id, None)
+            self._dispatches.pop(connection_id, None)
             await self._close(connection, client_closed)
             await dispatch.on_disconnected(None if client_closed else connection.abort_reason)
             await lifetime.on_disconnected(connection)
+
+    async def drain(self, timeout: float) -> None:
+        """Server shutdown: let what runs for every connection finish (at
+        most ``timeout`` seconds), then close each, telling its client it may
+        reconnect; returns once they are closed (``close_timeout`` at most)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(d.settle() for d in list(self._dispatches.values())))
+        for connection in list(self.connections.values()):
+            connection.abort(allow_reconnect=True)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._options.close_timeout + 0.5):
+                await self._idle.wait()
 
     # -- handshake ---------------------------------------------------------------------
 

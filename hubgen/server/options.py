@@ -82,6 +82,10 @@ class HubOptions:
     slow_client_policy: Literal["close", "drop"] = "close"
     #: How long the server waits for the client's close frame.
     close_timeout: float = 5.0
+    #: Server shutdown (SIGTERM, see ``HubRoute.lifespan``): how long calls
+    #: and streams in flight may take to finish before every client is told
+    #: to reconnect and its connection closed.
+    shutdown_timeout: float = 10.0
     #: How long a client result (``await clients.client(id).method(...)``)
     #: may take before it fails with ``TimeoutError``; ``None`` waits forever.
     client_result_timeout: float | None = 30.0
