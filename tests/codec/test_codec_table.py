@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from enum import IntEnum, StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pytest
 from pydantic import AwareDatetime, BaseModel, Field, NaiveDatetime
 
 from hubgen.codec import Codec, CodecError, WireFormat
+from hubgen.naming import FieldNaming
 from hubgen.protocol.messagepack import MessagePackHubProtocol
 from hubgen.protocol.messages import StreamItemMessage
 
@@ -227,3 +228,47 @@ def test_the_python_client_and_server_refuse_values_of_the_wrong_type() -> None:
         Codec(datetime, JSON).encode("2024-05-01")  # type: ignore[arg-type]
     with pytest.raises(CodecError, match="valid standard base64"):
         Codec(bytes, JSON).decode("not base64!")
+
+
+class Cat(BaseModel):
+    pet_type: Literal["cat"] = "cat"
+    lives: int = 9
+
+
+class Dog(BaseModel):
+    pet_type: Literal["dog"] = "dog"
+    good: bool = True
+
+
+class Bird(BaseModel):
+    species: Literal["bird"] = Field("bird", alias="type")
+
+
+class Fish(BaseModel):
+    species: Literal["fish"] = Field("fish", alias="type")
+
+
+class Owner(BaseModel):
+    pet: Annotated[Cat | Dog, Field(discriminator="pet_type")]
+    pets: list[Annotated[Cat | Dog, Field(discriminator="pet_type")]] = []
+    #: an aliased tag: its alias, whatever the policy
+    zoo: list[Annotated[Bird | Fish, Field(discriminator="species")]] = []
+
+
+@pytest.mark.parametrize("naming", [FieldNaming.CAMEL, FieldNaming.PRESERVE])
+@pytest.mark.parametrize("wire", [JSON, MSGPACK])
+def test_a_discriminated_union_reads_its_tag_under_its_wire_name(
+    naming: FieldNaming, wire: WireFormat
+) -> None:
+    """The tag field travels under the policy's name (``petType``,
+    ``pet_type``), and that is where decoding looks for it."""
+    value = Owner(pet=Dog(), pets=[Cat(), Dog(good=False)], zoo=[Bird(), Fish()])
+    codec: Codec[Owner] = Codec(Owner, wire, field_naming=naming)
+    sent = codec.encode(value)
+    tag = naming.apply("pet_type")
+    assert sent[naming.apply("pet")][tag] == "dog"
+    assert [pet[tag] for pet in sent[naming.apply("pets")]] == ["cat", "dog"]
+    assert [animal["type"] for animal in sent[naming.apply("zoo")]] == ["bird", "fish"]
+    assert codec.decode(sent) == value
+    with pytest.raises(CodecError, match="does not match any of the expected tags"):
+        codec.decode({**sent, naming.apply("pet"): {tag: "fish"}})
