@@ -11,8 +11,9 @@ Codecs are built on pydantic-core. User models are *not* modified: their core
 schema is copied and rewritten so that
 
 * fields without an explicit alias travel under the contract's field naming
-  policy (camelCase by default; a ``Field(alias=...)`` always wins), and
-  discriminated unions read their tag under its wire name;
+  policy (camelCase by default, or PascalCase, or the Python name; a
+  ``Field(alias=...)`` always wins), and discriminated unions read their tag
+  under its wire name;
 * ``bytes`` travel as standard base64 (RFC 4648 §4, with padding) in JSON
   rather than pydantic's default;
 * a naive ``datetime`` means UTC, in both directions and both protocols: it is
