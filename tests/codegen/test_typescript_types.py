@@ -524,3 +524,77 @@ def test_parameter_names_beyond_ascii_and_reserved_ones(
     (web / "usage.ts").write_text(PARAMETERS_USAGE, encoding="utf-8")
     problems = tsc_problems(web)
     assert problems is None, problems
+
+
+USING = """
+import type { HubConnection } from "@microsoft/signalr";
+import {
+  createChatHub,
+  registerChatClient,
+  type Disposable,
+  type HubSubscription,
+} from "./chat/index.js";
+
+export function scoped(connection: HubConnection): number {
+  const hub = createChatHub(connection);
+  using registration = hub.register({ messageReceived: () => undefined });
+  using one = hub.onConfirm(async () => true);
+  using client = registerChatClient(connection, {});
+  using subscription = hub.ticker("HUB").subscribe({
+    next: (price: number) => void price,
+    error: () => {},
+    complete: () => {},
+  });
+  const disposables: Disposable[] = [registration, one, client];
+  const subscriptions: Array<HubSubscription<number>> = [subscription];
+  // they are the lib's Disposables as well
+  const stack = new DisposableStack();
+  stack.use(hub.register({}));
+  stack.use(subscriptions[0]);
+  stack.dispose();
+  return disposables.length;
+}
+"""
+
+WITHOUT_USING = """
+import type { HubConnection } from "@microsoft/signalr";
+import { createChatHub, type Disposable, type HubSubscription } from "./chat/index.js";
+
+export function unscoped(connection: HubConnection): void {
+  const hub = createChatHub(connection);
+  const registration: Disposable = hub.register({ messageReceived: () => undefined });
+  const subscription: HubSubscription<number> = hub.ticker("HUB").subscribe({
+    next: (price: number) => void price,
+    error: () => {},
+    complete: () => {},
+  });
+  registration.dispose();
+  subscription.dispose();
+  // @ts-expect-error this lib has no Symbol.dispose, and the package declares none
+  void Symbol.dispose;
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("lib", "usage"),
+    [
+        (["es2022", "esnext.disposable"], USING),
+        (["esnext"], USING),
+        (["es2022", "dom", "esnext.disposable"], USING),
+        (["es2022"], WITHOUT_USING),
+        (["es2022", "dom"], WITHOUT_USING),
+    ],
+    ids=["esnext.disposable", "esnext", "dom-and-disposable", "es2022", "dom"],
+)
+def test_registrations_and_subscriptions_work_with_using(
+    tmp_path: Path, lib: list[str], usage: str
+) -> None:
+    """With a lib that declares ``Symbol.dispose``, what ``register``,
+    ``on<Method>``, ``register<Client>`` and ``subscribe`` return is disposable
+    by ``using``; with one that does not, the same sources compile, and the
+    package adds no ``Symbol.dispose`` of its own to the consumer's globals."""
+    shutil.copytree(CASES / "chat" / "expected" / "web" / "generated", tmp_path / "chat")
+    (tmp_path / "usage.ts").write_text(usage, encoding="utf-8")
+    problems = tsc_problems(tmp_path, lib)
+    assert problems is None, problems

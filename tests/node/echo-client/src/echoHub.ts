@@ -17,6 +17,7 @@ import {
   expectProtocol,
   hubConnection,
   registerHandlers,
+  streamArguments,
   toHubStream,
   toStreamResult,
 } from "./runtime.js";
@@ -68,6 +69,7 @@ export interface EchoHub<W extends Wire = JsonWire> {
   swapTag(tag: string): Promise<string | null>;
   getHeader(name: string): Promise<string | null>;
   wrongResult(): Promise<number>;
+  counter(count: number, options?: StreamOptions): HubStream<number>;
   counter(count: number, delay?: number, options?: StreamOptions): HubStream<number>;
   failingStream(after: number, options?: StreamOptions): HubStream<number>;
   /**
@@ -226,7 +228,8 @@ export function createEchoHub<W extends Wire>(
     wrongResult(): Promise<number> {
       return connection.invoke<number>("WrongResult");
     },
-    counter(count: number, delay: number = 0.0, options?: StreamOptions): HubStream<number> {
+    counter(count: number, ...rest: unknown[]): HubStream<number> {
+      const [[delay = 0.0], options] = streamArguments(rest, [false]);
       return toHubStream(() => connection.stream<number>("Counter", count, delay), options);
     },
     failingStream(after: number, options?: StreamOptions): HubStream<number> {
