@@ -84,7 +84,7 @@ class _HubMethod:
                 options = "SignalOptions" if objects else "StreamOptions"
                 lists.append([*declared[:given], f"options?: {options}"])
         head = f"{self.name}{self.type_parameters}"
-        return [[f"  {head}({', '.join(params)}): {self.returns};"] for params in lists]
+        return [signature(head, params, f": {self.returns};", "  ") for params in lists]
 
     def implementation(self) -> list[str]:
         """The implementation's signature, line by line: the interface's
@@ -101,7 +101,7 @@ class _HubMethod:
             if self.kind == "stream":
                 params.append("options?: StreamOptions")
         head = f"{self.name}{self.type_parameters}"
-        return [f"    {head}({', '.join(params)}): {self.returns} {{"]
+        return signature(head, params, f": {self.returns} {{", "    ")
 
     def split(self) -> str:
         """``const [[delay = 0.0], options] = streamArguments(rest, [false]);``:

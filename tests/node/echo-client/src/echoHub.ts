@@ -78,7 +78,10 @@ export interface EchoHub<W extends Wire = JsonWire> {
    */
   refusedStream(reason: string, options?: StreamOptions): HubStream<number>;
   sumUpload<S extends Uploadable<number>>(numbers: UploadOf<S, number>): Promise<number>;
-  doubleUpload<S extends Uploadable<number>>(numbers: UploadOf<S, number>, options?: StreamOptions): HubStream<number>;
+  doubleUpload<S extends Uploadable<number>>(
+    numbers: UploadOf<S, number>,
+    options?: StreamOptions,
+  ): HubStream<number>;
   /**
    * Routes EchoClient calls from the server to the handlers `receiver`
    * has; `dispose()` removes exactly those handlers again.
@@ -241,7 +244,10 @@ export function createEchoHub<W extends Wire>(
     sumUpload<S extends Uploadable<number>>(numbers: UploadOf<S, number>): Promise<number> {
       return connection.invoke<number>("SumUpload", toStreamResult(numbers));
     },
-    doubleUpload<S extends Uploadable<number>>(numbers: UploadOf<S, number>, options?: StreamOptions): HubStream<number> {
+    doubleUpload<S extends Uploadable<number>>(
+      numbers: UploadOf<S, number>,
+      options?: StreamOptions,
+    ): HubStream<number> {
       return toHubStream(() => connection.stream<number>("DoubleUpload", toStreamResult(numbers)), options);
     },
     register(receiver: Partial<EchoClient<W>>): Disposable {
