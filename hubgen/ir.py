@@ -329,7 +329,7 @@ class NamingDecl(_Node):
     """The wire naming policies in force (``[tool.hubgen.naming]``)."""
 
     methods: Literal["pascal", "preserve"] = "pascal"
-    fields: Literal["camel", "preserve"] = "camel"
+    fields: Literal["camel", "pascal", "preserve"] = "camel"
 
 
 class Contract(_Node):
