@@ -35,7 +35,7 @@ import pytest
 from starlette.applications import Starlette
 
 from hubgen.codegen.typescript import SIGNALR_PEER_RANGE
-from hubgen.server import HubRoute
+from hubgen.server import HubOptions, HubRoute
 from tests.apps.echo.hub import EchoHubImpl
 from tests.support.node import NODE_DIR, ensure_node_modules
 from tests.support.server import serve
@@ -167,6 +167,14 @@ class RecordingEchoHub(EchoHubImpl):
 
     counters: ClassVar[list[tuple[int, int, str]]] = []  # (count, produced, how)
     ended: ClassVar[asyncio.Event]
+    #: For each ``whoami`` call: did its connection keep messages for a
+    #: stateful reconnect (the server's own record of it)?
+    stateful: ClassVar[list[bool]] = []
+
+    async def whoami(self) -> str:
+        connection = self.context._connection  # (the test reads the server's state)
+        self.stateful.append(connection.replay is not None)
+        return await super().whoami()
 
     async def counter(self, count: int, delay: float = 0.0) -> AsyncIterator[int]:
         produced, how = 0, "completed"
@@ -256,8 +264,10 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
     assert result.returncode == 0, f"tsc failed (browser):\n{result.stdout}{result.stderr}"
 
     RecordingEchoHub.counters = []
+    RecordingEchoHub.stateful = []
     RecordingEchoHub.ended = asyncio.Event()
-    app = Starlette(routes=[HubRoute("/echo", RecordingEchoHub)])
+    options = HubOptions(allow_stateful_reconnects=True)
+    app = Starlette(routes=[HubRoute("/echo", RecordingEchoHub, options=options)])
     async with serve(app) as base_url:
         steps = await run_consumer(project / "out" / "usage.js", f"{base_url}/echo")
         async with asyncio.timeout(5):  # the server ends cancelled streams on its own time
@@ -267,6 +277,9 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
 
     assert steps["echo"] == "hello"
     assert steps["add"] == 11
+    # create<Hub>(url, { statefulReconnect: true }) asks for it, and gets it
+    assert steps["statefulReconnect"] == "connected"
+    assert RecordingEchoHub.stateful.count(True) == 1  # that connection, and no other
     assert steps["echoItem"] == {
         "name": "thing",
         "quantity": 1,

@@ -16,7 +16,7 @@ import {
   registerEchoClient,
 } from "@hubgen-tests/echo-client";
 import { messagePack } from "@hubgen-tests/echo-client/messagepack";
-import { HubConnectionBuilder, LogLevel, Subject } from "@microsoft/signalr";
+import { HttpTransportType, HubConnectionBuilder, LogLevel, Subject } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 const url = process.argv[2];
@@ -211,6 +211,18 @@ report("disposeFallback", {
   messages: fallbackMessages,
 });
 await hub.connection.stop();
+
+// stateful reconnect, over WebSockets: the server keeps the connection's
+// messages for a new socket (it records that it does, on whoami)
+const stateful = createEchoHub(url, {
+  statefulReconnect: { bufferSize: 200_000 },
+  transport: HttpTransportType.WebSockets,
+  logger: LogLevel.Error,
+});
+await stateful.connection.start();
+await stateful.whoami();
+report("statefulReconnect", stateful.connection.state === "Connected" ? "connected" : "not");
+await stateful.connection.stop();
 
 // MessagePack: bytes are Uint8Array and datetimes Date, as the types say
 const binary = createEchoHub(url, { protocol: messagePack, logger: LogLevel.Error });

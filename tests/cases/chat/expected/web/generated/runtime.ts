@@ -6,6 +6,7 @@ import type {
   HubConnection,
   IHttpConnectionOptions,
   IRetryPolicy,
+  IStatefulReconnectOptions,
   IStreamResult,
   IStreamSubscriber,
   ISubscription,
@@ -63,6 +64,13 @@ export interface ConnectOptions extends IHttpConnectionOptions {
    * delays (0, 2, 10 and 30 seconds), the delays in milliseconds, or a policy.
    */
   reconnect?: boolean | number[] | IRetryPolicy;
+  /**
+   * Stateful reconnect over WebSockets (the official client's
+   * `withStatefulReconnect()`): a dropped socket is replaced without losing or
+   * repeating a message, when the server allows it
+   * (`HubOptions(allow_stateful_reconnects=True)`). `true`, or `{ bufferSize }`.
+   */
+  statefulReconnect?: boolean | IStatefulReconnectOptions;
   /** Close when the server sent nothing for this long (default 30 s). */
   serverTimeoutInMilliseconds?: number;
   /** Ping the server when nothing was sent for this long (default 15 s). */
@@ -84,6 +92,7 @@ export function hubConnection(
 function connect(url: string, options: ConnectOptions | undefined): HubConnection {
   const {
     reconnect,
+    statefulReconnect,
     serverTimeoutInMilliseconds,
     keepAliveIntervalInMilliseconds,
     ...http
@@ -98,6 +107,11 @@ function connect(url: string, options: ConnectOptions | undefined): HubConnectio
     builder.withAutomaticReconnect(reconnect);
   } else if (reconnect !== undefined && reconnect !== false) {
     builder.withAutomaticReconnect(reconnect);
+  }
+  if (statefulReconnect === true) {
+    builder.withStatefulReconnect();
+  } else if (statefulReconnect !== undefined && statefulReconnect !== false) {
+    builder.withStatefulReconnect(statefulReconnect);
   }
   const connection = builder.build();
   if (serverTimeoutInMilliseconds !== undefined) {

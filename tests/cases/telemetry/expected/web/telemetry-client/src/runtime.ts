@@ -7,6 +7,7 @@ import type {
   IHttpConnectionOptions,
   IHubProtocol,
   IRetryPolicy,
+  IStatefulReconnectOptions,
   IStreamResult,
   IStreamSubscriber,
   ISubscription,
@@ -106,6 +107,13 @@ export interface ConnectOptions<W extends Wire = JsonWire> extends IHttpConnecti
    * delays (0, 2, 10 and 30 seconds), the delays in milliseconds, or a policy.
    */
   reconnect?: boolean | number[] | IRetryPolicy;
+  /**
+   * Stateful reconnect over WebSockets (the official client's
+   * `withStatefulReconnect()`): a dropped socket is replaced without losing or
+   * repeating a message, when the server allows it
+   * (`HubOptions(allow_stateful_reconnects=True)`). `true`, or `{ bufferSize }`.
+   */
+  statefulReconnect?: boolean | IStatefulReconnectOptions;
   /** Close when the server sent nothing for this long (default 30 s). */
   serverTimeoutInMilliseconds?: number;
   /** Ping the server when nothing was sent for this long (default 15 s). */
@@ -158,6 +166,7 @@ function connect<W extends Wire>(url: string, options: ConnectOptions<W> | undef
   const {
     protocol,
     reconnect,
+    statefulReconnect,
     serverTimeoutInMilliseconds,
     keepAliveIntervalInMilliseconds,
     ...http
@@ -175,6 +184,11 @@ function connect<W extends Wire>(url: string, options: ConnectOptions<W> | undef
     builder.withAutomaticReconnect(reconnect);
   } else if (reconnect !== undefined && reconnect !== false) {
     builder.withAutomaticReconnect(reconnect);
+  }
+  if (statefulReconnect === true) {
+    builder.withStatefulReconnect();
+  } else if (statefulReconnect !== undefined && statefulReconnect !== false) {
+    builder.withStatefulReconnect(statefulReconnect);
   }
   const connection = builder.build();
   if (serverTimeoutInMilliseconds !== undefined) {
