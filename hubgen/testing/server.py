@@ -18,6 +18,7 @@ from starlette.routing import Mount
 from hubgen.client import HubConnection, HubProxy
 from hubgen.client.asgi import ASGIApp, ASGIWebSocketFactory, Receive, Scope, Send
 from hubgen.client.negotiate import AccessToken
+from hubgen.client.retry import Reconnect
 from hubgen.server import HubRoute
 from hubgen.testing.client import HubTestClient
 from hubgen.testing.lifespan import Lifespan
@@ -224,6 +225,7 @@ class HubTestServer:
         access_token: AccessToken = None,
         headers: Mapping[str, str] | None = None,
         protocol: Literal["json", "messagepack"] = "json",
+        reconnect: Reconnect = False,
         name: str | None = None,
     ) -> HubTestClient[P]:
         """A client of the hub ``proxy`` (a generated ``<Hub>Client`` class)
@@ -237,8 +239,9 @@ class HubTestServer:
         ``BaseUser``; ``scopes`` are their credentials' scopes (for
         ``@authorize(scopes=...)``). ``access_token`` and ``headers`` go with
         every request as they do from a real client. ``protocol`` is the hub
-        protocol; ``name`` names the client in error messages (the user's
-        name by default).
+        protocol, ``reconnect`` the connection's automatic reconnect (as for
+        :class:`~hubgen.client.HubConnection`); ``name`` names the client in
+        error messages (the user's name by default).
         """
         scopes = tuple(scopes)
         if user is not None and access_token is not None:
@@ -270,6 +273,7 @@ class HubTestServer:
             protocol=protocol,
             access_token=access_token,
             headers=headers,
+            reconnect=reconnect,
             transports="WebSockets",
             http_transport=self._http_transport(app),
             websocket_factory=factory,
@@ -290,6 +294,7 @@ class HubTestServer:
         access_token: AccessToken = None,
         headers: Mapping[str, str] | None = None,
         protocol: Literal["json", "messagepack"] = "json",
+        reconnect: Reconnect = False,
         name: str | None = None,
     ) -> HubTestClient[P]:
         """:meth:`client`, started. The server stops it when it closes."""
@@ -301,6 +306,7 @@ class HubTestServer:
             access_token=access_token,
             headers=headers,
             protocol=protocol,
+            reconnect=reconnect,
             name=name,
         )
         await client.start()
@@ -318,6 +324,7 @@ async def hub_test_client(
     access_token: AccessToken = None,
     headers: Mapping[str, str] | None = None,
     protocol: Literal["json", "messagepack"] = "json",
+    reconnect: Reconnect = False,
     name: str | None = None,
     lifespan: bool = True,
     sign_in: SignIn | None = None,
@@ -337,5 +344,6 @@ async def hub_test_client(
             access_token=access_token,
             headers=headers,
             protocol=protocol,
+            reconnect=reconnect,
             name=name,
         )

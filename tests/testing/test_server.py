@@ -228,3 +228,21 @@ def test_settling_on_uvloop() -> None:
             return await bob.take_calls()
 
     assert uvloop.run(main()) == [ClientCall("message", ("over uvloop",))]
+
+
+async def test_clients_reconnect_when_the_hub_restarts() -> None:
+    """The hub closes every connection, telling clients they may come back
+    (what a restart does): one with automatic reconnect is back, with a new
+    connection id, once the loop has settled."""
+    route = HubRoute("/echo", EchoHubImpl)
+    async with HubTestServer(route) as server:
+        client = await server.connect(EchoHubClient, reconnect=[0])
+        reconnected: list[str | None] = []
+        client.connection.on_reconnected(reconnected.append)
+        first = client.connection_id
+        await route.close()
+        await server.settle()
+        assert client.connection.state is HubConnectionState.CONNECTED
+        assert reconnected == [client.connection_id]
+        assert client.connection_id not in (None, first)
+        assert await client.hub.echo("back") == "back"
