@@ -210,9 +210,12 @@ class HubTestServer:
                 f"cannot find the route of {hub} in {self.app!r} (it has no routes): pass path="
             )
         paths = _hub_paths(routes, hub)
-        if len(paths) != 1:
-            where = f"several routes ({', '.join(paths)})" if paths else "no HubRoute"
-            raise ValueError(f"{where} serve {hub} in the application: pass path=")
+        if not paths:
+            raise ValueError(f"no HubRoute serves {hub} in the application: pass path=")
+        if len(paths) > 1:
+            raise ValueError(
+                f"several routes serve {hub} in the application ({', '.join(paths)}): pass path="
+            )
         return paths[0]
 
     def client(
@@ -244,6 +247,8 @@ class HubTestServer:
         error messages (the user's name by default).
         """
         scopes = tuple(scopes)
+        if path is not None and not path.startswith("/"):
+            raise ValueError(f"path must start with '/': {path!r}")
         if user is not None and access_token is not None:
             raise ValueError("pass user= or access_token=, not both")
         if scopes and user is None:

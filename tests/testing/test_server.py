@@ -119,9 +119,19 @@ async def test_a_route_alone_and_routes_found_where_mounted() -> None:
         assert client.connection.url == "http://testserver/api/v1/echo"
         assert await client.hub.echo("mounted") == "mounted"
 
-    async with HubTestServer(Starlette(routes=[])) as server:
-        with pytest.raises(ValueError, match="no HubRoute serve EchoHub in the application"):
+    two = Starlette(routes=[HubRoute("/a", EchoHubImpl), HubRoute("/b", EchoHubImpl)])
+    async with HubTestServer(two) as server:
+        with pytest.raises(ValueError, match=r"^several routes serve EchoHub") as info:
             server.client(EchoHubClient)
+        assert str(info.value) == (
+            "several routes serve EchoHub in the application (/a, /b): pass path="
+        )
+
+    async with HubTestServer(Starlette(routes=[])) as server:
+        with pytest.raises(ValueError, match="no HubRoute serves EchoHub in the application"):
+            server.client(EchoHubClient)
+        with pytest.raises(ValueError, match="path must start with '/': 'echo'"):
+            server.client(EchoHubClient, path="echo")
 
 
 async def test_the_query_of_the_path_reaches_the_hub() -> None:
