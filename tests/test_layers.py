@@ -50,6 +50,9 @@ FORBIDDEN = {
         "hubgen.codegen",
     ],
     "hubgen.client": ["starlette", "hubgen.server", "hubgen.codegen", "hubgen.contracts"],
+    "hubgen.client.asgi": ["starlette", "hubgen.server", "hubgen.codegen", "hubgen.contracts"],
+    # the test kit sits on the client and the server, and needs nothing of codegen
+    "hubgen.testing": ["hubgen.codegen", "hubgen.contracts", "jinja2", "libcst"],
     "hubgen.server": ["hubgen.client", "hubgen.codegen", "hubgen.contracts"],
 }
 

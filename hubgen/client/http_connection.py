@@ -35,7 +35,12 @@ from hubgen.client.negotiate import (
     request_negotiate,
 )
 from hubgen.client.sse import ServerSentEventsTransport
-from hubgen.client.transport import Transport, TransportContext, TransportName
+from hubgen.client.transport import (
+    Transport,
+    TransportContext,
+    TransportName,
+    WebSocketFactory,
+)
 from hubgen.client.websocket import WebSocketTransport
 from hubgen.protocol import TransferFormat
 
@@ -125,6 +130,20 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class _Borrowed(httpx.AsyncBaseTransport):
+    """An httpx transport the application owns: each connection attempt's
+    HTTP client sends through it, and closing that client leaves it open."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pass
+
+
 def _consume(future: asyncio.Future[None]) -> None:
     if not future.cancelled():
         future.exception()
@@ -156,6 +175,8 @@ class HttpConnection:
         skip_negotiation: bool,
         connect_timeout: float,
         transports: Collection[TransportName] | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        websocket_factory: WebSocketFactory | None = None,
     ) -> None:
         self.url = url
         self._allowed = None if transports is None else frozenset(transports)
@@ -163,9 +184,15 @@ class HttpConnection:
         self._headers = headers
         self._skip_negotiation = skip_negotiation
         self._connect_timeout = connect_timeout
-        self._http = httpx.AsyncClient(
-            timeout=HTTP_TIMEOUT, follow_redirects=True, verify=_tls_context()
-        )
+        self._websocket_factory = websocket_factory
+        if http_transport is None:
+            self._http = httpx.AsyncClient(
+                timeout=HTTP_TIMEOUT, follow_redirects=True, verify=_tls_context()
+            )
+        else:
+            self._http = httpx.AsyncClient(
+                timeout=HTTP_TIMEOUT, follow_redirects=True, transport=_Borrowed(http_transport)
+            )
         self.transport: Transport | None = None
         self.connection_id: str | None = None
         self._queue: _SendQueue | None = None
@@ -175,7 +202,13 @@ class HttpConnection:
         return self.transport is not None and self.transport.inherent_keep_alive
 
     def _context(self, access_token: AccessToken) -> TransportContext:
-        return TransportContext(self._http, self._headers, access_token, self._connect_timeout)
+        return TransportContext(
+            self._http,
+            self._headers,
+            access_token,
+            self._connect_timeout,
+            self._websocket_factory,
+        )
 
     # -- start -------------------------------------------------------------------------
 

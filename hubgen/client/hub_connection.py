@@ -38,6 +38,8 @@ from types import TracebackType
 from typing import Any, Final, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
+
 from hubgen.client.errors import (
     ConnectionClosedError,
     ConnectionLostError,
@@ -50,7 +52,7 @@ from hubgen.client.negotiate import AccessToken
 from hubgen.client.registration import Registration
 from hubgen.client.retry import Reconnect, RetryContext, RetryPolicy, retry_policy
 from hubgen.client.stream import HubStream
-from hubgen.client.transport import TRANSPORT_NAMES, TransportName
+from hubgen.client.transport import TRANSPORT_NAMES, TransportName, WebSocketFactory
 from hubgen.errors import HubError
 from hubgen.protocol import (
     CancelInvocationMessage,
@@ -219,6 +221,15 @@ class HubConnection:
     a connection that was *lost* — the transport broke, or the server went
     silent for ``server_timeout`` — or that the server closed with
     ``allowReconnect``; never after ``stop()``.
+
+    How the connection reaches the server can be replaced, as ASP.NET Core's
+    ``HttpMessageHandlerFactory`` and ``WebSocketFactory`` options do:
+    ``http_transport`` is the httpx transport every HTTP request goes
+    through (negotiate, Server-Sent Events, Long Polling) — one with a proxy
+    or client certificates, say; the connection never closes it.
+    ``websocket_factory`` opens the WebSocket (see
+    :data:`hubgen.client.transport.WebSocketFactory`). :mod:`hubgen.testing`
+    sets both to reach an ASGI application in memory.
     """
 
     def __init__(
@@ -234,6 +245,8 @@ class HubConnection:
         handshake_timeout: float = 15.0,
         transports: TransportName | Collection[TransportName] | None = None,
         reconnect: Reconnect = False,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        websocket_factory: WebSocketFactory | None = None,
     ) -> None:
         scheme = urlsplit(url).scheme.lower()
         self._transports = _allowed_transports(transports)
@@ -271,6 +284,8 @@ class HubConnection:
         self._access_token = access_token
         self._headers = dict(headers) if headers else None
         self._skip_negotiation = skip_negotiation
+        self._http_transport = http_transport
+        self._websocket_factory = websocket_factory
         self._text = protocol.transfer_format is TransferFormat.TEXT
         self._ping = self._encode(PingMessage())
         self._handlers = HandlerRegistry()
@@ -363,6 +378,8 @@ class HubConnection:
                 skip_negotiation=self._skip_negotiation,
                 connect_timeout=self.handshake_timeout,
                 transports=self._transports,
+                http_transport=self._http_transport,
+                websocket_factory=self._websocket_factory,
             )
         )
 
