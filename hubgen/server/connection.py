@@ -157,6 +157,8 @@ class Connection:
         self._aborted = True
         if self._receiving and self._reader is not None:
             self._reader.cancel()
+        if self._resumed is not None:
+            self._resumed.set()  # not waiting for a new transport any more
 
     async def receive(self) -> bytes | None:
         """The next bytes from the client; ``None`` when the client has gone or

@@ -581,8 +581,9 @@ class ConnectionDispatcher:
             else:
                 binder = method.binder(self._wire)
                 sent = 0
+                stateful = connection.replay is not None  # (goes on over a new socket)
                 async for item in iterator:
-                    if connection.aborted:
+                    if connection.aborted or (not stateful and connection.transport.closing):
                         break  # nobody to stream to
                     await self._send(StreamItemMessage(invocation_id, binder.encode_result(item)))
                     sent += 1

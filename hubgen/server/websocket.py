@@ -82,6 +82,10 @@ class WebSocketTransport(Transport):
         with contextlib.suppress(OSError, RuntimeError):
             await self._send({"type": "websocket.close", "code": 1011 if error else 1000})
 
+    @property
+    def closing(self) -> bool:
+        return self._socket is not None and bool(self._socket.is_closing())
+
     def abort(self) -> None:
         self.finished.set()
         self._open = False
