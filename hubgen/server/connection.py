@@ -283,7 +283,8 @@ class Connection:
         writing. False when it could not all be written in time: the client
         is not reading."""
         deadline = time.monotonic() + grace
-        while (self._queue or self._writing) and time.monotonic() < deadline:
+        # (a stateful connection without a transport writes nothing: no wait)
+        while (self._queue or self._writing) and not self._detached and time.monotonic() < deadline:
             try:
                 await asyncio.wait_for(self._arm_room().wait(), deadline - time.monotonic())
             except TimeoutError:
