@@ -78,6 +78,7 @@ class Connection:
         "last_received",
         "principal",
         "protocol",
+        "reading",
         "replay",
         "request",
         "timeout_armed",
@@ -130,6 +131,9 @@ class Connection:
         self.last_ping_sent = now
         #: The client's first ping starts the client-timeout clock.
         self.timeout_armed = False
+        #: What the client sends is read (from when on_connected has
+        #: returned): before, it could not answer a client result.
+        self.reading = False
         #: Stateful reconnect (handshake version 2): what is kept for a new
         #: transport. None for every other connection, which pays nothing more.
         self.replay: ReplayBuffer | None = None

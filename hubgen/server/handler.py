@@ -114,6 +114,7 @@ class HubConnectionHandler:
                 logger.exception("on_connected of %s raised", self._dispatcher.spec.name)
                 connection.abort(exc)
             else:
+                connection.reading = True
                 client_closed = await self._read_loop(connection, dispatch.dispatch, buffer)
         finally:
             self.connections.pop(connection_id, None)
