@@ -31,19 +31,11 @@ The I/O is the connection's: the buffer tells it what to send.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import Final
 
-from hubgen.protocol import (
-    CancelInvocationMessage,
-    CompletionMessage,
-    HubMessage,
-    InvocationMessage,
-    SequenceMessage,
-    StreamInvocationMessage,
-    StreamItemMessage,
-)
+from hubgen.protocol.messages import HubMessage
+from hubgen.protocol.sequencing import SequenceError, Sequencer, is_trackable
 
 __all__ = [
     "ACK_DELAY",
@@ -58,28 +50,12 @@ DEFAULT_BUFFER_SIZE: Final = 100_000
 #: Seconds between the first unacknowledged message from the server and the Ack.
 ACK_DELAY: Final = 1.0
 
-_TRACKABLE: Final = (
-    InvocationMessage,
-    StreamItemMessage,
-    CompletionMessage,
-    StreamInvocationMessage,
-    CancelInvocationMessage,
-)
 
-
-def is_trackable(message: HubMessage) -> bool:
-    """Whether ``message`` is numbered and kept until acknowledged (pings,
-    closes, acks and sequences are not)."""
-    return isinstance(message, _TRACKABLE)
-
-
-class SequenceError(ValueError):
-    """The server's Sequence message starts beyond what the client received:
-    messages were lost, and the connection cannot go on."""
-
-
-class MessageBuffer:
-    """One connection's stateful reconnect state; see the module.
+class MessageBuffer(Sequencer["str | bytes"]):
+    """One connection's stateful reconnect state; see the module. The
+    numbering is :class:`~hubgen.protocol.sequencing.Sequencer`'s, the same
+    as the server's; this adds back-pressure, the Ack timer and the timing
+    of a reconnect.
 
     ``send_ack(sequence_id)`` is called (from a timer) to send an Ack.
     ``reconnect_timeout``: seconds from a drop within which the reconnect
@@ -88,116 +64,66 @@ class MessageBuffer:
 
     __slots__ = (
         "_ack_timer",
-        "_acked",
         "_error",
-        "_kept",
-        "_next_receiving",
         "_room",
         "_send_ack",
-        "_sent",
-        "buffered_bytes",
-        "latest_received",
         "limit",
         "reconnect_timeout",
         "reconnecting",
         "unanswered_since",
-        "waiting_for_sequence",
     )
 
     def __init__(
         self, limit: int, send_ack: Callable[[int], None], reconnect_timeout: float
     ) -> None:
+        super().__init__()
         self.limit = limit
         self.reconnect_timeout = reconnect_timeout
         self._send_ack = send_ack
-        #: (number, framed data) of each trackable message not yet acknowledged.
-        self._kept: deque[tuple[int, str | bytes]] = deque()
-        self._sent = 0
-        self._acked = 0
-        self.buffered_bytes = 0
         #: Set (and replaced) whenever an Ack frees room: senders waiting wake.
         self._room = asyncio.Event()
         #: Why waiting senders fail: the connection closed (see :meth:`dispose`).
         self._error: Exception | None = None
-        self._next_receiving = 1
-        #: The highest number taken from the server: what an Ack says.
-        self.latest_received = 0
         self._ack_timer: asyncio.TimerHandle | None = None
         #: The socket is gone and the new one not yet resent to: write nothing.
         self.reconnecting = False
-        #: Nothing from the server counts until its Sequence message.
-        self.waiting_for_sequence = False
         #: When the socket dropped (loop time), until the server's Sequence
         #: message completes the reconnect; None when there is none under way.
         self.unanswered_since: float | None = None
 
     # -- sending -----------------------------------------------------------------------
 
-    def keep(self, data: str | bytes) -> int:
-        """Keep ``data`` (a framed trackable message on its way to the server)
-        until acknowledged; its number."""
-        self._sent += 1
-        self._kept.append((self._sent, data))
-        self.buffered_bytes += len(data)
-        return self._sent
-
     async def wait_for_room(self, number: int) -> None:
         """Back-pressure: with ``limit`` bytes or more kept, wait until message
         ``number`` is acknowledged or the kept bytes fall below the limit.
         Raises the connection's error once it closed."""
-        while self.buffered_bytes >= self.limit and number > self._acked:
+        while self.buffered_bytes >= self.limit and number > self.acknowledged:
             if self._error is not None:
                 raise self._error
             await self._room.wait()
 
-    def acknowledge(self, sequence_id: int) -> None:
+    def acknowledge(self, sequence_id: int) -> bool:
         """The server's Ack: it took every message up to ``sequence_id``."""
-        kept = self._kept
-        freed = False
-        while kept and kept[0][0] <= sequence_id:
-            self.buffered_bytes -= len(kept.popleft()[1])
-            freed = True
-        self._acked = max(self._acked, sequence_id)
+        freed = super().acknowledge(sequence_id)
         if freed:
             self._wake()
-
-    def replay(self) -> tuple[SequenceMessage, list[str | bytes]]:
-        """What goes first on a new socket: a Sequence message (the number of
-        the first message sent again, or of the next one when none is kept),
-        then every message not yet acknowledged, in order."""
-        first = self._kept[0][0] if self._kept else self._sent + 1
-        return SequenceMessage(first), [data for _, data in self._kept]
+        return freed
 
     # -- receiving ---------------------------------------------------------------------
 
     def should_process(self, message: HubMessage) -> bool:
-        """Whether a message from the server is to be handled: false for one
-        already handled (sent again after a reconnect) and for anything
-        before the server's Sequence message after a reconnect."""
-        if self.waiting_for_sequence:
-            if not isinstance(message, SequenceMessage):
-                return False
-            self.waiting_for_sequence = False
-            return True
-        if not isinstance(message, _TRACKABLE):
-            return True
-        current = self._next_receiving
-        self._next_receiving += 1
-        if current <= self.latest_received:
-            if current == self.latest_received:
-                # The server sends again what it kept: it missed our Ack.
-                self._schedule_ack()
-            return False
-        self.latest_received = current
-        self._schedule_ack()
-        return True
+        """Whether a message from the server is to be handled (see
+        :meth:`~hubgen.protocol.sequencing.Sequencer.accept`); an Ack goes out
+        within :data:`ACK_DELAY` for what is new (or sent again)."""
+        handle, ack = self.accept(message)
+        if ack:
+            self._schedule_ack()
+        return handle
 
     def reset_sequence(self, sequence_id: int) -> None:
         """The server's Sequence message: its messages count from
         ``sequence_id`` again. Completes a reconnect."""
-        if sequence_id > self._next_receiving:
-            raise SequenceError("Sequence ID greater than amount of messages we've received.")
-        self._next_receiving = sequence_id
+        super().reset_sequence(sequence_id)
         self.unanswered_since = None
 
     def _schedule_ack(self) -> None:
@@ -225,7 +151,7 @@ class MessageBuffer:
         """The socket is gone: write nothing until :meth:`resumed`, and take
         nothing from the server until its Sequence message."""
         self.reconnecting = True
-        self.waiting_for_sequence = True
+        self.transport_lost()
         if self.unanswered_since is None:
             self.unanswered_since = asyncio.get_running_loop().time()
 
