@@ -20,6 +20,7 @@ of a model, and a client may leave out a model field that has a default.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
@@ -384,18 +385,18 @@ class _Differ:
                     (
                         BREAKING,
                         f"old clients start {_invocation(old.kind)}; the new server "
-                        f"refuses it for a {_kind_word(new.kind)} method",
+                        f"refuses it for {_kind_word(new.kind)}",
                     ),
                     (
                         BREAKING,
                         f"new clients start {_invocation(new.kind)}; the old server "
-                        f"refuses it for a {_kind_word(old.kind)} method",
+                        f"refuses it for {_kind_word(old.kind)}",
                     ),
                 ),
             )
         self.parameters(subject, old, new, Flow.TO_SERVER)
         self.streams(subject, old, new)
-        if old.kind == new.kind and old.returns != new.returns:
+        if old.kind == new.kind and _differs(old.returns, new.returns):
             what = "stream item" if new.kind is ir.MethodKind.STREAM else "result"
             self.add(
                 "result-type-changed",
@@ -428,7 +429,7 @@ class _Differ:
                     (BREAKING, "the old server awaits a result new clients do not give"),
                 ),
             )
-        elif had and old.returns != new.returns:
+        elif had and _differs(old.returns, new.returns):
             self.add(
                 "result-type-changed",
                 subject,
@@ -533,7 +534,7 @@ class _Differ:
         self, subject: str, old: ir.ParameterDecl, new: ir.ParameterDecl, flow: Flow
     ) -> None:
         where = f"{subject}({new.name})"
-        if old.type != new.type:
+        if _differs(old.type, new.type):
             self.add(
                 "parameter-type-changed",
                 where,
@@ -566,7 +567,7 @@ class _Differ:
                 f"default {old.python} removed",
                 _fixed((SAFE, why), (SAFE, why)),
             )
-        elif old is not None and new is not None and old.json_value != new.json_value:
+        elif old is not None and new is not None and _json(old.json_value) != _json(new.json_value):
             self.add(
                 "default-changed",
                 where,
@@ -591,7 +592,7 @@ class _Differ:
                 rule, message = "stream-parameter-added", "added"
             else:
                 param = news[index]
-                if olds[index].type != param.type:
+                if _differs(olds[index].type, param.type):
                     self.add(
                         "stream-parameter-type-changed",
                         f"{subject}({param.name})",
@@ -700,7 +701,7 @@ class _Differ:
                     f"wire name {old_field.wire_name!r} became {new_field.wire_name!r}",
                     self.per_sender(flows, partial(_renamed_field, old_field, new_field)),
                 )
-                if old_field.type != new_field.type:
+                if _differs(old_field.type, new_field.type):
                     self.field(new.name, old_field, new_field, flows)
                 continue
             self.add(
@@ -736,7 +737,7 @@ class _Differ:
                 f"field {old.name!r} is called {new.name!r} now, still sent as {new.wire_name!r}",
                 self.per_sender(flows, _wire_name_kept),
             )
-        if old.type != new.type:
+        if _differs(old.type, new.type):
 
             def judge(flow: Flow, sender_is_old: bool, protocol: Protocol) -> tuple[bool, str]:
                 sent, taken = (old.type, new.type) if sender_is_old else (new.type, old.type)
@@ -810,6 +811,16 @@ class _Differ:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _differs(old: ir.TypeRef, new: ir.TypeRef) -> bool:
+    """Whether two type references differ (as JSON: ``Literal[1]`` is not
+    ``Literal[True]``, which Python's ``==`` would say it is)."""
+    return old.model_dump_json() != new.model_dump_json()
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _has_result(method: ir.MethodDecl) -> bool:

@@ -61,7 +61,8 @@ def changes(
 def verdicts(change: Change) -> dict[str, dict[str, bool]]:
     """``{scenario: {protocol: breaking}}``, for comparing with a literal."""
     return {
-        scenario.value: {protocol.value: change.verdicts[scenario][protocol].breaking
-                         for protocol in Protocol}
+        scenario.value: {
+            protocol.value: change.verdicts[scenario][protocol].breaking for protocol in Protocol
+        }
         for scenario in Scenario
     }
