@@ -9,6 +9,7 @@ or configuration (for ``diff`` also: a version that cannot be read).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -209,6 +210,33 @@ def _diff(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FAILED if breaking else EXIT_OK
 
 
+def _export(args: argparse.Namespace, out: TextIO) -> int:
+    from hubgen.asyncapi import AsyncApiError, asyncapi
+
+    config = _load(args)
+    paths: dict[str, str] = {}
+    for item in args.path:
+        hub, sep, path = item.partition("=")
+        if not sep or not hub:
+            raise _Failure(
+                f"hubgen: --path {item!r}: write HUB=PATH, e.g. ChatHub=/chat", EXIT_USAGE
+            )
+        paths[hub] = path
+    contract = _analyze(config)
+    try:
+        document = asyncapi(
+            contract,
+            python_path=config.search_path,
+            url=args.url,
+            paths=paths,
+            version=config.project_version or "0.0.0",
+        )
+    except AsyncApiError as exc:
+        raise _Failure(f"hubgen: {exc}", EXIT_USAGE) from None
+    print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hubgen",
@@ -282,6 +310,24 @@ def _parser() -> argparse.ArgumentParser:
         help="judge over this hub protocol only (repeatable; default: json and messagepack)",
     )
     differ.set_defaults(run=_diff)
+    export = command(
+        "export",
+        "Print a description of the hubs in another format: an AsyncAPI 3.0 document (JSON).",
+    )
+    export.add_argument("format", choices=["asyncapi"], help="the format: asyncapi")
+    export.add_argument(
+        "--url",
+        default="ws://localhost:8000",
+        help="the server's URL (ws://, wss://, http:// or https://; default ws://localhost:8000)",
+    )
+    export.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="HUB=PATH",
+        help="the URL path a hub is mapped at, e.g. ChatHub=/chat (repeatable; default /HUB)",
+    )
+    export.set_defaults(run=_export)
     return parser
 
 

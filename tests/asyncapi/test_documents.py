@@ -1,0 +1,199 @@
+"""``hubgen export asyncapi`` writes valid AsyncAPI 3.0 for every contract
+the project has: the chat example, the echo app and each golden case,
+validated against the official schema (tests/asyncapi/spec)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.asyncapi.support import reference_errors, resolve, spec_errors
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = [
+    ROOT / "examples" / "chat" / "pyproject.toml",
+    ROOT / "tests" / "apps" / "echo" / "hubgen.toml",
+    *sorted((ROOT / "tests" / "cases").glob("*/hubgen.toml")),
+]
+
+
+def export(config: Path, *args: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "hubgen", "export", "asyncapi", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=config.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+@pytest.fixture(scope="module")
+def chat() -> dict[str, Any]:
+    return export(CONFIGS[0], "--url", "wss://chat.example.com", "--path", "ChatHub=/chat")
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.parent.name for c in CONFIGS])
+def test_the_document_is_valid_asyncapi_3(config: Path) -> None:
+    document = export(config)
+    assert document["asyncapi"] == "3.0.0"
+    assert spec_errors(document) == []
+    assert reference_errors(document) == []
+    # one operation per method and client method (plus the protocol's own)
+    assert document["channels"]
+    for channel, body in document["channels"].items():
+        operations = [
+            o
+            for o in document["operations"].values()
+            if o["channel"]["$ref"] == f"#/channels/{channel}"
+        ]
+        assert {o["action"] for o in operations} == {"send", "receive"}
+        assert body["bindings"]["ws"]["bindingVersion"] == "0.1.0"
+
+
+def test_the_validator_refuses_what_the_specification_forbids(chat: dict[str, Any]) -> None:
+    """The checks above are real: a document broken in each of these ways fails."""
+    broken = copy.deepcopy(chat)
+    broken["operations"]["ChatHub.Send"]["action"] = "publish"  # AsyncAPI 2's word
+    del broken["info"]["version"]
+    broken["channels"]["ChatHub"]["messages"]["Send"]["payload"]["type"] = "tuple"
+    errors = spec_errors(broken)
+    assert len(errors) >= 3, errors
+    dangling = copy.deepcopy(chat)
+    dangling["operations"]["ChatHub.Send"]["messages"] = [
+        {"$ref": "#/channels/ChatHub/messages/Nope"}
+    ]
+    assert reference_errors(dangling) == [
+        "#/operations/ChatHub.Send/messages/0: #/channels/ChatHub/messages/Nope does not resolve"
+    ]
+    elsewhere = copy.deepcopy(chat)
+    elsewhere["operations"]["ChatHub.Send"]["messages"] = [
+        {"$ref": "#/components/schemas/ChatMessage"}
+    ]
+    assert reference_errors(elsewhere) == [
+        "ChatHub.Send: #/components/schemas/ChatMessage is not a message of #/channels/ChatHub"
+    ]
+
+
+def test_the_chat_document(chat: dict[str, Any]) -> None:
+    assert chat["servers"]["hub"]["host"] == "chat.example.com"
+    assert chat["servers"]["hub"]["protocol"] == "wss"
+    assert chat["info"]["version"] == "0.1.0"  # the example's [project] version
+    channel = chat["channels"]["ChatHub"]
+    assert channel["address"] == "/chat"
+    assert channel["description"].startswith("A chat with rooms and private messages")
+
+    # a hub method: send, with the Completion as its reply
+    send = chat["operations"]["ChatHub.Send"]
+    assert send["action"] == "send"
+    assert send["messages"] == [{"$ref": "#/channels/ChatHub/messages/Send"}]
+    assert send["reply"]["messages"] == [{"$ref": "#/channels/ChatHub/messages/Send.completion"}]
+    invocation = channel["messages"]["Send"]["payload"]
+    assert invocation["properties"]["type"] == {"const": 1}
+    assert invocation["properties"]["target"]["const"] == "Send"
+    arguments = invocation["properties"]["arguments"]
+    # the parameters in order, with their constraints (Text is 1 to 2000 characters)
+    assert arguments["items"] == [
+        {"type": "string", "title": "room"},
+        {"type": "string", "minLength": 1, "maxLength": 2000, "title": "text"},
+    ]
+    assert (arguments["minItems"], arguments["maxItems"], arguments["additionalItems"]) == (
+        2,
+        2,
+        False,
+    )
+    history = channel["messages"]["History"]["payload"]["properties"]["arguments"]
+    assert (history["minItems"], history["maxItems"]) == (1, 2)  # limit has a default
+    assert history["items"][1] == {"type": "integer", "title": "limit", "default": 50}
+    result = resolve(chat, "#/channels/ChatHub/messages/Send.completion/payload/oneOf/0")
+    assert result["properties"]["result"] == {"$ref": "#/components/schemas/ChatMessage"}
+
+    # a client method: receive
+    received = chat["operations"]["ChatHub.client.MessageReceived"]
+    assert received["action"] == "receive"
+    assert "reply" not in received
+    assert received["description"] == "A message was posted to a room you are in."
+
+    # models under their wire names, from pydantic's JSON Schema
+    message = chat["components"]["schemas"]["ChatMessage"]
+    assert message["title"] == "ChatMessage"
+    assert message["required"] == ["id", "room", "author", "text", "sentAt"]
+    assert message["properties"]["sentAt"] == {"format": "date-time", "type": "string"}
+    assert message["properties"]["id"] == {"format": "uuid", "type": "string"}
+
+
+def test_streams_client_results_and_the_wire_forms() -> None:
+    echo = export(CONFIGS[1])
+    messages = echo["channels"]["EchoHub"]["messages"]
+    # a server-to-client stream: StreamInvocation, then items and an end
+    counter = echo["operations"]["EchoHub.Counter"]
+    assert messages["Counter"]["payload"]["properties"]["type"] == {"const": 4}
+    assert [m["$ref"].rsplit("/", 1)[1] for m in counter["reply"]["messages"]] == [
+        "Counter.item",
+        "Counter.completion",
+    ]
+    assert messages["Counter.item"]["payload"]["properties"]["item"] == {"type": "integer"}
+    # a client-to-server stream: streamIds, and the items the client sends
+    upload = messages["SumUpload"]["payload"]
+    assert "streamIds" in upload["required"]
+    assert upload["properties"]["streamIds"]["minItems"] == 1
+    assert upload["properties"]["arguments"]["maxItems"] == 0
+    assert echo["operations"]["EchoHub.SumUpload.numbers"]["action"] == "send"
+    assert "EchoHub.cancelInvocation" in echo["operations"]
+    # a client result: the server's invocation has an id, the client replies
+    ask = echo["operations"]["EchoHub.client.Ask"]
+    assert ask["reply"]["messages"] == [
+        {"$ref": "#/channels/EchoHub/messages/client.Ask.completion"}
+    ]
+    assert "invocationId" in messages["client.Ask"]["payload"]["required"]
+    assert "invocationId" not in messages["client.Message"]["payload"]["required"]
+    # wire forms: bytes as base64, an alias kept, a tuple in draft 07's spelling
+    sample = echo["components"]["schemas"]["Sample"]["properties"]
+    assert sample["blob"]["contentEncoding"] == "base64"
+    assert re.match(sample["blob"]["pattern"], "AAE=")
+    assert not re.match(sample["blob"]["pattern"], "AAE")  # padding is required
+    assert "nick_name" in sample
+    assert "tagMap" in sample
+    assert echo["components"]["schemas"]["Sample"]["description"] == (
+        "One field of every type in the codec table (docs/codecs.md)."
+    )
+
+
+def test_bad_options(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hubgen",
+                "export",
+                "asyncapi",
+                "--config",
+                str(CONFIGS[0]),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    for args, message in [
+        (("--path", "NoHub=/x"), "hubgen: no hub named 'NoHub' in the contract"),
+        (("--path", "ChatHub"), "hubgen: --path 'ChatHub': write HUB=PATH, e.g. ChatHub=/chat"),
+        (("--path", "ChatHub=chat"), "hubgen: the path of ChatHub must start with '/': 'chat'"),
+        (
+            ("--url", "localhost:8000"),
+            "hubgen: 'localhost:8000' is not a server URL like ws://localhost:8000 or wss://chat.example.com",
+        ),
+    ]:
+        result = run(*args)
+        assert (result.returncode, result.stdout, result.stderr.strip()) == (2, "", message)
