@@ -84,7 +84,13 @@ def from_ref(ref: str, config: Path) -> Version:
         raise SourceError(f"{ref!r} is neither a file nor a git ref (branch, tag or commit)")
     sha = _text(commit.stdout)
     label = f"{ref} ({sha[:12]})" if not sha.startswith(ref) else sha[:12]
-    relative = config.relative_to(top)
+    try:
+        relative = config.relative_to(top)
+    except ValueError:
+        raise SourceError(
+            f"{config} is outside the git repository at {top}, so it cannot be looked up at "
+            f"{ref!r}"
+        ) from None
     with tempfile.TemporaryDirectory(prefix="hubgen-diff-") as folder:
         tree = Path(folder)
         _extract(top, sha, tree)
@@ -122,7 +128,10 @@ def _extract(top: Path, sha: str, into: Path) -> None:
     ) as process:
         assert process.stdout is not None
         with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
-            archive.extractall(into, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+                archive.extractall(into, filter="data")
+            else:  # pragma: no cover - git's own archive of its own commit
+                archive.extractall(into)
         error = process.stderr.read() if process.stderr is not None else b""
     if process.returncode != 0:
         raise SourceError(f"git archive {sha[:12]} failed: {_text(error)}")
