@@ -88,8 +88,7 @@ def from_ref(ref: str, config: Path) -> Version:
         relative = config.relative_to(top)
     except ValueError:
         raise SourceError(
-            f"{config} is outside the git repository at {top}, so it cannot be looked up at "
-            f"{ref!r}"
+            f"{config} is outside the git repository at {top}, so it cannot be looked up at {ref!r}"
         ) from None
     with tempfile.TemporaryDirectory(prefix="hubgen-diff-") as folder:
         tree = Path(folder)
