@@ -308,6 +308,9 @@ class _Document:
         messages: dict[str, dict[str, Any]] = {}
         operations: dict[str, dict[str, Any]] = {}
         here = {"$ref": f"#/channels/{hub.name}"}
+        # Keys: "hub." or "client." and the method's Python name (an identifier,
+        # where a wire name may hold any printable character), and "protocol."
+        # for the protocol's own messages: no two can be the same.
 
         def message(key: str, title: str, payload: dict[str, Any], doc: str | None = None) -> Any:
             messages[key] = {
@@ -328,7 +331,7 @@ class _Document:
             }
 
         handshake = message(
-            "handshake",
+            "protocol.handshake",
             "Handshake request",
             {
                 "type": "object",
@@ -338,13 +341,13 @@ class _Document:
             "The first message on a connection: the hub protocol to speak.",
         )
         answer = message(
-            "handshakeResponse",
+            "protocol.handshakeResponse",
             "Handshake response",
             {"type": "object", "properties": {"error": {"type": "string"}}},
             "`{}` when the server speaks the protocol, else an error; then the connection closes.",
         )
         operation(
-            "handshake",
+            "protocol.handshake",
             {
                 "action": "send",
                 "messages": [handshake],
@@ -353,15 +356,15 @@ class _Document:
             "Start the hub protocol.",
         )
         ping = message(
-            "ping",
+            "protocol.ping",
             "Ping",
             {"type": "object", "required": ["type"], "properties": {"type": {"const": 6}}},
             "Keeps the connection alive; sent by both ends when they have been quiet.",
         )
-        operation("sendPing", {"action": "send", "messages": [ping]})
-        operation("receivePing", {"action": "receive", "messages": [ping]})
+        operation("protocol.sendPing", {"action": "send", "messages": [ping]})
+        operation("protocol.receivePing", {"action": "receive", "messages": [ping]})
         close = message(
-            "close",
+            "protocol.close",
             "Close",
             {
                 "type": "object",
@@ -374,14 +377,15 @@ class _Document:
             },
             "The server closes the connection, with the reason when it is an error.",
         )
-        operation("receiveClose", {"action": "receive", "messages": [close]})
+        operation("protocol.receiveClose", {"action": "receive", "messages": [close]})
 
         has_streams = False
         for decl in hub.methods:
             method = spec.methods[decl.name]
             wire = decl.wire_name
+            key = f"hub.{decl.name}"
             call = message(
-                wire,
+                key,
                 f"{wire} ({'StreamInvocation' if method.stream else 'Invocation'})",
                 self.invocation(hub.name, "hub", decl, method, awaited=False),
                 decl.doc,
@@ -390,15 +394,15 @@ class _Document:
             if method.stream:
                 has_streams = True
                 replies = [
-                    message(f"{wire}.item", f"{wire} stream item", self.item(result)),
-                    message(f"{wire}.completion", f"{wire} end of stream", self.completion(None)),
+                    message(f"{key}.item", f"{wire} stream item", self.item(result)),
+                    message(f"{key}.completion", f"{wire} end of stream", self.completion(None)),
                 ]
             else:
                 replies = [
-                    message(f"{wire}.completion", f"{wire} completion", self.completion(result))
+                    message(f"{key}.completion", f"{wire} completion", self.completion(result))
                 ]
             operation(
-                wire,
+                key,
                 {
                     "action": "send",
                     "messages": [call],
@@ -408,22 +412,22 @@ class _Document:
             )
             for param in method.stream_parameters:
                 items = message(
-                    f"{wire}.{param.name}.item",
+                    f"{key}.{param.name}.item",
                     f"{wire} {param.name} stream item",
                     self.item(self.schemas[(hub.name, "hub", decl.name, param.name)]),
                     f"An item of the stream parameter {param.name!r}; its invocationId is the "
                     "stream's id from streamIds.",
                 )
                 done = message(
-                    f"{wire}.{param.name}.completion",
+                    f"{key}.{param.name}.completion",
                     f"{wire} {param.name} end of stream",
                     self.completion(None),
                     "Ends the stream (invocationId: the stream's id), with an error if it failed.",
                 )
-                operation(f"{wire}.{param.name}", {"action": "send", "messages": [items, done]})
+                operation(f"{key}.{param.name}", {"action": "send", "messages": [items, done]})
         if has_streams:
             cancel = message(
-                "cancelInvocation",
+                "protocol.cancelInvocation",
                 "CancelInvocation",
                 {
                     "type": "object",
@@ -432,14 +436,15 @@ class _Document:
                 },
                 "Stops a server-to-client stream.",
             )
-            operation("cancelInvocation", {"action": "send", "messages": [cancel]})
+            operation("protocol.cancelInvocation", {"action": "send", "messages": [cancel]})
 
         for decl in hub.client.methods:
             method = spec.client_methods[decl.name]
             wire = decl.wire_name
             awaited = decl.returns != ir.PrimitiveType(name="none")
+            key = f"client.{decl.name}"
             call = message(
-                f"client.{wire}",
+                key,
                 f"{wire} (Invocation from the server)",
                 self.invocation(hub.name, "client", decl, method, awaited=awaited),
                 decl.doc,
@@ -448,13 +453,13 @@ class _Document:
             if awaited:
                 result = self.schemas[(hub.name, "client", decl.name, "")]
                 reply = message(
-                    f"client.{wire}.completion",
+                    f"{key}.completion",
                     f"{wire} client result",
                     self.completion(result),
                     "The client's result, which the server awaits.",
                 )
                 body["reply"] = {"channel": here, "messages": [reply]}
-            operation(f"client.{wire}", body, decl.doc)
+            operation(key, body, decl.doc)
 
         channel: dict[str, Any] = {
             "address": address,

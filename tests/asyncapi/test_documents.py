@@ -63,24 +63,25 @@ def test_the_document_is_valid_asyncapi_3(config: Path) -> None:
 def test_the_validator_refuses_what_the_specification_forbids(chat: dict[str, Any]) -> None:
     """The checks above are real: a document broken in each of these ways fails."""
     broken = copy.deepcopy(chat)
-    broken["operations"]["ChatHub.Send"]["action"] = "publish"  # AsyncAPI 2's word
+    broken["operations"]["ChatHub.hub.send"]["action"] = "publish"  # AsyncAPI 2's word
     del broken["info"]["version"]
-    broken["channels"]["ChatHub"]["messages"]["Send"]["payload"]["type"] = "tuple"
+    broken["channels"]["ChatHub"]["messages"]["hub.send"]["payload"]["type"] = "tuple"
     errors = spec_errors(broken)
     assert len(errors) >= 3, errors
     dangling = copy.deepcopy(chat)
-    dangling["operations"]["ChatHub.Send"]["messages"] = [
+    dangling["operations"]["ChatHub.hub.send"]["messages"] = [
         {"$ref": "#/channels/ChatHub/messages/Nope"}
     ]
     assert reference_errors(dangling) == [
-        "#/operations/ChatHub.Send/messages/0: #/channels/ChatHub/messages/Nope does not resolve"
+        "#/operations/ChatHub.hub.send/messages/0: "
+        "#/channels/ChatHub/messages/Nope does not resolve"
     ]
     elsewhere = copy.deepcopy(chat)
-    elsewhere["operations"]["ChatHub.Send"]["messages"] = [
+    elsewhere["operations"]["ChatHub.hub.send"]["messages"] = [
         {"$ref": "#/components/schemas/ChatMessage"}
     ]
     assert reference_errors(elsewhere) == [
-        "ChatHub.Send: #/components/schemas/ChatMessage is not a message of #/channels/ChatHub"
+        "ChatHub.hub.send: #/components/schemas/ChatMessage is not a message of #/channels/ChatHub"
     ]
 
 
@@ -93,11 +94,13 @@ def test_the_chat_document(chat: dict[str, Any]) -> None:
     assert channel["description"].startswith("A chat with rooms and private messages")
 
     # a hub method: send, with the Completion as its reply
-    send = chat["operations"]["ChatHub.Send"]
+    send = chat["operations"]["ChatHub.hub.send"]
     assert send["action"] == "send"
-    assert send["messages"] == [{"$ref": "#/channels/ChatHub/messages/Send"}]
-    assert send["reply"]["messages"] == [{"$ref": "#/channels/ChatHub/messages/Send.completion"}]
-    invocation = channel["messages"]["Send"]["payload"]
+    assert send["messages"] == [{"$ref": "#/channels/ChatHub/messages/hub.send"}]
+    assert send["reply"]["messages"] == [
+        {"$ref": "#/channels/ChatHub/messages/hub.send.completion"}
+    ]
+    invocation = channel["messages"]["hub.send"]["payload"]
     assert invocation["properties"]["type"] == {"const": 1}
     assert invocation["properties"]["target"]["const"] == "Send"
     arguments = invocation["properties"]["arguments"]
@@ -111,14 +114,14 @@ def test_the_chat_document(chat: dict[str, Any]) -> None:
         2,
         False,
     )
-    history = channel["messages"]["History"]["payload"]["properties"]["arguments"]
+    history = channel["messages"]["hub.history"]["payload"]["properties"]["arguments"]
     assert (history["minItems"], history["maxItems"]) == (1, 2)  # limit has a default
     assert history["items"][1] == {"type": "integer", "title": "limit", "default": 50}
-    result = resolve(chat, "#/channels/ChatHub/messages/Send.completion/payload/oneOf/0")
+    result = resolve(chat, "#/channels/ChatHub/messages/hub.send.completion/payload/oneOf/0")
     assert result["properties"]["result"] == {"$ref": "#/components/schemas/ChatMessage"}
 
     # a client method: receive
-    received = chat["operations"]["ChatHub.client.MessageReceived"]
+    received = chat["operations"]["ChatHub.client.message_received"]
     assert received["action"] == "receive"
     assert "reply" not in received
     assert received["description"] == "A message was posted to a room you are in."
@@ -135,27 +138,27 @@ def test_streams_client_results_and_the_wire_forms() -> None:
     echo = export(CONFIGS[1])
     messages = echo["channels"]["EchoHub"]["messages"]
     # a server-to-client stream: StreamInvocation, then items and an end
-    counter = echo["operations"]["EchoHub.Counter"]
-    assert messages["Counter"]["payload"]["properties"]["type"] == {"const": 4}
+    counter = echo["operations"]["EchoHub.hub.counter"]
+    assert messages["hub.counter"]["payload"]["properties"]["type"] == {"const": 4}
     assert [m["$ref"].rsplit("/", 1)[1] for m in counter["reply"]["messages"]] == [
-        "Counter.item",
-        "Counter.completion",
+        "hub.counter.item",
+        "hub.counter.completion",
     ]
-    assert messages["Counter.item"]["payload"]["properties"]["item"] == {"type": "integer"}
+    assert messages["hub.counter.item"]["payload"]["properties"]["item"] == {"type": "integer"}
     # a client-to-server stream: streamIds, and the items the client sends
-    upload = messages["SumUpload"]["payload"]
+    upload = messages["hub.sum_upload"]["payload"]
     assert "streamIds" in upload["required"]
     assert upload["properties"]["streamIds"]["minItems"] == 1
     assert upload["properties"]["arguments"]["maxItems"] == 0
-    assert echo["operations"]["EchoHub.SumUpload.numbers"]["action"] == "send"
-    assert "EchoHub.cancelInvocation" in echo["operations"]
+    assert echo["operations"]["EchoHub.hub.sum_upload.numbers"]["action"] == "send"
+    assert "EchoHub.protocol.cancelInvocation" in echo["operations"]
     # a client result: the server's invocation has an id, the client replies
-    ask = echo["operations"]["EchoHub.client.Ask"]
+    ask = echo["operations"]["EchoHub.client.ask"]
     assert ask["reply"]["messages"] == [
-        {"$ref": "#/channels/EchoHub/messages/client.Ask.completion"}
+        {"$ref": "#/channels/EchoHub/messages/client.ask.completion"}
     ]
-    assert "invocationId" in messages["client.Ask"]["payload"]["required"]
-    assert "invocationId" not in messages["client.Message"]["payload"]["required"]
+    assert "invocationId" in messages["client.ask"]["payload"]["required"]
+    assert "invocationId" not in messages["client.message"]["payload"]["required"]
     # wire forms: bytes as base64, an alias kept, a tuple in draft 07's spelling
     sample = echo["components"]["schemas"]["Sample"]["properties"]
     assert sample["blob"]["contentEncoding"] == "base64"
@@ -166,6 +169,32 @@ def test_streams_client_results_and_the_wire_forms() -> None:
     assert echo["components"]["schemas"]["Sample"]["description"] == (
         "One field of every type in the codec table (docs/codecs.md)."
     )
+
+
+def test_any_wire_name_makes_a_valid_document(tmp_path: Path) -> None:
+    """Wire names may hold any printable character; keys are made of Python
+    names (so refs need no escaping), and the target is the exact wire name."""
+    (tmp_path / "odd_contract.py").write_text(
+        "from __future__ import annotations\n"
+        "from typing import Protocol\n"
+        "import hubgen\n\n"
+        "class Client(Protocol):\n"
+        '    @hubgen.method(name="on: news/v2")\n'
+        "    async def news(self, text: str) -> None: ...\n\n"
+        "@hubgen.hub(client=Client)\n"
+        "class Hub(Protocol):\n"
+        '    @hubgen.method(name="post message/v2 ~x")\n'
+        "    async def post(self, text: str) -> None: ...\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "hubgen.toml"
+    config.write_text('contracts = ["odd_contract"]\npython-path = ["."]\n', encoding="utf-8")
+    document = export(config)
+    assert spec_errors(document) == []
+    assert reference_errors(document) == []
+    messages = document["channels"]["Hub"]["messages"]
+    assert messages["hub.post"]["payload"]["properties"]["target"]["const"] == "post message/v2 ~x"
+    assert messages["client.news"]["payload"]["properties"]["target"]["const"] == "on: news/v2"
 
 
 def test_bad_options(tmp_path: Path) -> None:

@@ -53,47 +53,47 @@ async def client() -> AsyncIterator[RawClient]:
 
 def test_the_document_is_valid() -> None:
     assert spec_errors(document()) == []
-    fits("handshake", {"protocol": "json", "version": 1})
+    fits("protocol.handshake", {"protocol": "json", "version": 1})
 
 
 async def test_invocations_and_their_completions(client: RawClient) -> None:
     # a Sample (every type of the codec table) as the server writes it...
     made = await client.call("MakeSample")
-    fits("MakeSample.completion", made)
+    fits("hub.make_sample.completion", made)
     # ...sent back as an argument, and echoed
     call_id = client.new_id()
     frame = {"type": 1, "invocationId": call_id, "target": "EchoSample"}
     frame["arguments"] = [made["result"]]
-    fits("EchoSample", frame)
+    fits("hub.echo_sample", frame)
     await client.send(frame)
     echoed = await client.expect(3, invocation_id=call_id)
-    fits("EchoSample.completion", echoed)
+    fits("hub.echo_sample.completion", echoed)
     assert echoed["result"] == made["result"]
     # a void method's Completion carries a null result
     joined = await client.call("Join", "group")
     assert joined == {"type": 3, "invocationId": joined["invocationId"], "result": None}
-    fits("Join.completion", joined)
+    fits("hub.join.completion", joined)
     # a HubError is an error Completion
     failed = await client.call("Fail", "no")
     assert "error" in failed
-    fits("Fail.completion", failed)
+    fits("hub.fail.completion", failed)
     # a default left out
     added = await client.call("Add", 1)
     assert added["result"] == 11
-    fits("Add", {"type": 1, "invocationId": "1", "target": "Add", "arguments": [1]})
-    fits("Add.completion", added)
+    fits("hub.add", {"type": 1, "invocationId": "1", "target": "Add", "arguments": [1]})
+    fits("hub.add.completion", added)
 
 
 async def test_streams_both_ways(client: RawClient) -> None:
     stream_id = client.new_id()
     frame = {"type": 4, "invocationId": stream_id, "target": "Counter", "arguments": [3]}
-    fits("Counter", frame)
+    fits("hub.counter", frame)
     await client.send(frame)
     for expected in range(3):
         item = await client.expect(2, invocation_id=stream_id)
         assert item["item"] == expected
-        fits("Counter.item", item)
-    fits("Counter.completion", await client.expect(3, invocation_id=stream_id))
+        fits("hub.counter.item", item)
+    fits("hub.counter.completion", await client.expect(3, invocation_id=stream_id))
 
     upload_id = client.new_id()
     upload = {
@@ -103,60 +103,60 @@ async def test_streams_both_ways(client: RawClient) -> None:
         "arguments": [],
         "streamIds": ["s1"],
     }
-    fits("SumUpload", upload)
+    fits("hub.sum_upload", upload)
     await client.send(upload)
     for number in (4, 5):
         item = {"type": 2, "invocationId": "s1", "item": number}
-        fits("SumUpload.numbers.item", item)
+        fits("hub.sum_upload.numbers.item", item)
         await client.send(item)
     end = {"type": 3, "invocationId": "s1"}
-    fits("SumUpload.numbers.completion", end)
+    fits("hub.sum_upload.numbers.completion", end)
     await client.send(end)
     total = await client.expect(3, invocation_id=upload_id)
     assert total["result"] == 9
-    fits("SumUpload.completion", total)
+    fits("hub.sum_upload.completion", total)
 
 
 async def test_client_methods_and_client_results(client: RawClient) -> None:
     done = await client.call("SendCaller", "hello")
-    fits("SendCaller.completion", done)
-    fits("client.Message", await client.expect(1))
+    fits("hub.send_caller.completion", done)
+    fits("client.message", await client.expect(1))
 
     item = {"name": "pen", "quantity": 2, "color": "green", "payload": "AAE="}
     await client.call("SendItemToAll", item)
     pushed = await client.expect(1)
     assert pushed["target"] == "ItemReceived"
-    fits("client.ItemReceived", pushed)
+    fits("client.item_received", pushed)
 
     asked = await client.invoke("AskCaller", "how many?")
     question = await client.expect(1)
     assert question["target"] == "Ask"
-    fits("client.Ask", question)
+    fits("client.ask", question)
     answer = {"type": 3, "invocationId": question["invocationId"], "result": 42}
-    fits("client.Ask.completion", answer)
+    fits("client.ask.completion", answer)
     await client.send(answer)
     result = await client.expect(3, invocation_id=asked)
     assert result["result"] == 42
-    fits("AskCaller.completion", result)
+    fits("hub.ask_caller.completion", result)
 
 
 @pytest.mark.parametrize(
-    ("target", "arguments"),
+    ("method", "target", "arguments"),
     [
-        ("Add", ["x"]),  # not an integer
-        ("Add", [1, 2, 3]),  # one argument too many
-        ("Add", []),  # a required one missing
-        ("Bounded", [11]),  # Field(le=10)
-        ("EchoItem", [{"quantity": 1}]),  # the model's required 'name' missing
-        ("EchoBlob", ["not base64!"]),
+        ("add", "Add", ["x"]),  # not an integer
+        ("add", "Add", [1, 2, 3]),  # one argument too many
+        ("add", "Add", []),  # a required one missing
+        ("bounded", "Bounded", [11]),  # Field(le=10)
+        ("echo_item", "EchoItem", [{"quantity": 1}]),  # the model's required 'name' missing
+        ("echo_blob", "EchoBlob", ["not base64!"]),
     ],
 )
 async def test_what_the_schema_refuses_the_server_refuses(
-    client: RawClient, target: str, arguments: list[Any]
+    client: RawClient, method: str, target: str, arguments: list[Any]
 ) -> None:
     call_id = client.new_id()
     frame = {"type": 1, "invocationId": call_id, "target": target, "arguments": arguments}
-    assert problems(target, frame) != []
+    assert problems(f"hub.{method}", frame) != []
     await client.send(frame)
     reply = await client.expect(3, invocation_id=call_id)
     assert "error" in reply
