@@ -184,7 +184,9 @@ def test_any_wire_name_makes_a_valid_document(tmp_path: Path) -> None:
         "@hubgen.hub(client=Client)\n"
         "class Hub(Protocol):\n"
         '    @hubgen.method(name="post message/v2 ~x")\n'
-        "    async def post(self, text: str) -> None: ...\n",
+        "    async def post(self, text: str) -> None: ...\n"
+        '    @hubgen.method(name="handshake")\n'
+        "    async def greet(self) -> None: ...\n",
         encoding="utf-8",
     )
     config = tmp_path / "hubgen.toml"
@@ -195,6 +197,9 @@ def test_any_wire_name_makes_a_valid_document(tmp_path: Path) -> None:
     messages = document["channels"]["Hub"]["messages"]
     assert messages["hub.post"]["payload"]["properties"]["target"]["const"] == "post message/v2 ~x"
     assert messages["client.news"]["payload"]["properties"]["target"]["const"] == "on: news/v2"
+    # a method named like a protocol message is a message of its own
+    assert messages["hub.greet"]["payload"]["properties"]["target"]["const"] == "handshake"
+    assert messages["protocol.handshake"]["payload"]["properties"]["protocol"] == {"const": "json"}
 
 
 def test_bad_options(tmp_path: Path) -> None:
