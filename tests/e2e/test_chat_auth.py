@@ -26,12 +26,15 @@ NOW = datetime.now(UTC)
 
 
 def claims(**changes: object) -> dict[str, object]:
-    """Good claims for ``mallory``, with ``changes`` (None removes a claim)."""
+    """Good claims for ``mallory``, with ``changes`` (None removes a claim).
+    Issued now, not at import: the suite may reach a test minutes after
+    collecting it, by which time claims issued then would have expired."""
+    now = datetime.now(UTC)
     base: dict[str, object] = {
         "sub": "mallory",
         "aud": AUDIENCE,
-        "iat": NOW,
-        "exp": NOW + timedelta(minutes=5),
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
     }
     base.update(changes)
     return {name: value for name, value in base.items() if value is not None}
