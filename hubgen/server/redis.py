@@ -168,8 +168,11 @@ class RedisBackplane:
         self._publisher = aioredis.Redis.from_url(
             self.url, socket_connect_timeout=self._connect_timeout
         )
+        # No read timeout on the subscribing connection: it may rightly hear
+        # nothing for long (redis-py 8.2 gives up after 5 s by default, and it
+        # was dropped and made again every 5 s); _read's health check decides.
         self._pool = aioredis.ConnectionPool.from_url(
-            self.url, socket_connect_timeout=self._connect_timeout
+            self.url, socket_connect_timeout=self._connect_timeout, socket_timeout=None
         )
         self._queue = asyncio.Queue()
         loop = asyncio.get_running_loop()

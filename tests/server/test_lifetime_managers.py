@@ -488,6 +488,34 @@ async def test_a_redis_restart_stops_nothing_and_delivery_resumes(
             await manager.close()
 
 
+async def test_an_idle_process_keeps_its_subscriptions(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing arrives for longer than redis-py's read timeout (5 s by default
+    in the pinned redis-py 8.2): the subscribing connection is not dropped for it (it
+    was, every 5 s, losing what was published while it subscribed again).
+    Whether Redis is still there is the health check's to say (PING every
+    ``health_interval``), set long here so that no PING lands in the wait."""
+    key = f"Hub{uuid.uuid4().hex[:8]}"
+    a, b = (
+        RedisLifetimeManager(RedisBackplane(redis_server.url, health_interval=60), hub_key=key)
+        for _ in range(2)
+    )
+    cluster = Cluster([a, b])
+    for manager in (a, b):
+        manager.bind("EchoHub", PROTOCOLS)
+        await manager.start()
+    try:
+        there = await cluster.connect(1)
+        await asyncio.sleep(6)
+        assert not [r.getMessage() for r in caplog.records if r.name == "hubgen.server.redis"]
+        await a.send_all(hello("after a quiet while"))
+        assert await there.texts(1) == ["after a quiet while"]
+    finally:
+        for manager in (a, b):
+            await manager.close()
+
+
 def test_a_manager_serves_one_hub() -> None:
     manager = InMemoryLifetimeManager()
     manager.bind("ChatHub", PROTOCOLS)
