@@ -330,6 +330,21 @@ def targets(results: list[Measurement]) -> list[str]:
     return lines
 
 
+def _updates(settings: dict[str, Any]) -> list[str]:
+    """Lines saying which scenarios were measured again since (``bench.run --update``)."""
+    lines = []
+    for u in settings.get("updates", []):
+        scenarios = ", ".join(u["scenarios"])
+        versions = ", ".join(f"{k} {v}" for k, v in u["versions"].items())
+        lines += [
+            f"**Updated {u['date']}: {scenarios} measured again** ({u['runs']} run(s) per row, "
+            f"{u['duration']} s after a {u['warmup']} s warm-up; versions: {versions})."
+            + (f" {u['note']}" if u.get("note") else ""),
+            "",
+        ]
+    return lines
+
+
 def markdown(report: Report, *, chart: str | None = None) -> str:
     s = report.settings
     lines = [
@@ -337,6 +352,7 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
         "",
         f"{s['date']} · {s['machine']} · {s['mode']}",
         "",
+        *_updates(s),
         *([f"**{s['note']}**", ""] if s.get("note") else []),
         f"Median of {s['runs']} run(s) per row; each run measures {s['duration']} s after a "
         f"{s['warmup']} s warm-up. Server (uvicorn, one worker) pinned to CPU {s['server_cpu']}, "

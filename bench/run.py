@@ -266,6 +266,47 @@ def run_suite(
     return report.Report(report_settings, results, failures)
 
 
+def load(path: Path) -> report.Report:
+    """A report as ``write`` saved it."""
+    saved = json.loads(path.read_text())
+    return report.Report(
+        saved["settings"], [Measurement(**r) for r in saved["results"]], saved["failures"]
+    )
+
+
+def merge(old: report.Report, new: report.Report, scenarios: list[str]) -> report.Report:
+    """``old`` with the rows of ``scenarios`` replaced by ``new``'s (``--update``):
+    the other rows, and the settings they were measured with, stay; the
+    update is recorded in ``settings["updates"]``, with its date, settings
+    and versions, and the page says which scenarios were measured when."""
+    measured = set(scenarios)
+    kept = [r for r in old.results if report.scenario_family(r.scenario) not in measured]
+    failures = [
+        f for f in old.failures if report.scenario_family(f.split(" · ", 1)[0]) not in measured
+    ]
+    order = {scenario: i for i, scenario in enumerate(SCENARIOS)}
+    results = sorted(
+        kept + new.results, key=lambda r: order.get(report.scenario_family(r.scenario), len(order))
+    )
+    n = new.settings
+    update = {
+        "date": n["date"],
+        "scenarios": [s for s in SCENARIOS if s in measured],
+        "runs": n["runs"],
+        "duration": n["duration"],
+        "warmup": n["warmup"],
+        "note": n.get("note", ""),
+        "versions": n["versions"],
+    }
+    # what the new rows need to be rendered (a new scenario's settings)
+    settings = {**{k: v for k, v in n.items() if k not in old.settings}, **old.settings}
+    settings["updates"] = [
+        *(u for u in old.settings.get("updates", []) if set(u["scenarios"]) - measured),
+        update,
+    ]
+    return report.Report(settings, results, failures + new.failures)
+
+
 def write(result: report.Report, out: Path, name: str, *, docs: Path | None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"{name}.png"
@@ -305,7 +346,11 @@ scripts/bootstrap dev                              # pinned Python and Node pack
 .venv/bin/python -m bench.run --scenario echo --peer hubgen --peer socketio --runs 5
 .venv/bin/python -m bench.run --quick --out /tmp/b # the smoke run CI does (tests/bench)
 .venv/bin/python -m bench.run --render bench/results/benchmarks.json  # re-render only
+.venv/bin/python -m bench.run --scenario broadcast-redis --update     # measure one scenario again
 ```
+
+`--update` replaces only the measured scenarios' rows in
+`bench/results/benchmarks.json` and says below which were measured when.
 
 Scenarios (modeled on the SignalR team's): **echo** (50 connections calling
 `Echo(payload)` in a closed loop; also over SSE and Long Polling), **broadcast**
@@ -366,13 +411,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-docs", action="store_true", help=f"don't rewrite {DOCS.relative_to(ROOT)}"
     )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="replace only the measured scenarios' rows in OUT/benchmarks.json "
+        "(keeping the others, and saying which were measured when) and rewrite from there",
+    )
     args = parser.parse_args(argv)
+    if args.update and (args.quick or args.render):
+        parser.error("--update goes with a measured run, not --quick or --render")
+    if args.update and not (args.out / "benchmarks.json").exists():
+        parser.error(f"--update needs {args.out / 'benchmarks.json'} from an earlier run")
 
     if args.render is not None:
-        saved = json.loads(args.render.read_text())
-        result = report.Report(
-            saved["settings"], [Measurement(**r) for r in saved["results"]], saved["failures"]
-        )
+        result = load(args.render)
         name = args.render.stem
         written = write(result, args.render.parent, name, docs=None if args.no_docs else DOCS)
         print(f"wrote {written}")
@@ -403,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         ws_deflate=args.ws_deflate,
         note=args.note,
     )
+    if args.update:
+        result = merge(load(args.out / "benchmarks.json"), result, args.scenario)
     docs = None if args.quick or args.no_docs else DOCS
     written = write(result, args.out, "quick" if args.quick else "benchmarks", docs=docs)
     print(f"wrote {written}" + (f" and {docs.relative_to(ROOT)}" if docs else ""))

@@ -1,11 +1,13 @@
 """The benchmark report: the broadcast-redis table and issue #15's targets,
-and medians of per-process CPU."""
+medians of per-process CPU, and ``bench.run --update`` merging a new
+measurement of some scenarios into an earlier run."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bench import report
+from bench.run import merge
 from bench.scenarios import Measurement
 
 
@@ -110,3 +112,53 @@ def test_the_median_of_runs_takes_each_process_s_median() -> None:
     assert median.rate == 2.0
     assert median.extra["cpu_by_process"] == {"a": 0.2, "b": 0.7}
     assert median.extra["rates"] == [1.0, 3.0, 2.0]
+
+
+def test_update_replaces_only_the_measured_scenarios() -> None:
+    old = report.Report(
+        settings(),
+        [
+            row("echo", "hubgen", 30_000),
+            row("broadcast-200", "hubgen", 250_000),
+            row("group", "hubgen", 110_000),
+        ],
+        ["group · old failure: timed out"],
+    )
+    new = report.Report(
+        settings(
+            date="2026-12-07 04:00 UTC", runs=1, redis_receivers=1000, versions={"redis": "8.2.0"}
+        ),
+        [*scale_out_rows(90_000, 0.891), row("group", "hubgen", 120_000)],
+    )
+    merged = merge(old, new, ["broadcast-redis", "group"])
+    assert [(r.scenario, r.rate) for r in merged.results] == [
+        ("echo", 30_000),
+        ("broadcast-200", 250_000),
+        ("broadcast-redis", 100_000),
+        ("broadcast-redis", 90_000),
+        ("broadcast-redis", 120_000),
+        ("group", 120_000),
+    ]
+    assert merged.failures == []  # the group row measured again
+    # the earlier run's settings stay; what only the new rows need is added
+    assert merged.settings["date"] == "2026-12-06 19:08 UTC"
+    assert merged.settings["runs"] == 3
+    assert merged.settings["redis_receivers"] == 1000
+    (update,) = merged.settings["updates"]
+    assert update["date"] == "2026-12-07 04:00 UTC"
+    assert update["scenarios"] == ["broadcast-redis", "group"]
+    assert update["runs"] == 1
+    text = report.markdown(merged)
+    assert (
+        "**Updated 2026-12-07 04:00 UTC: broadcast-redis, group measured again** (1 run(s)" in text
+    )
+    assert "versions: redis 8.2.0" in text
+
+    # measured again later: the newer update replaces the one it covers
+    again = merge(merged, new, ["broadcast-redis", "group"])
+    assert len(again.settings["updates"]) == 1
+    partly = merge(merged, report.Report(new.settings, [row("group", "hubgen", 1.0)]), ["group"])
+    assert [u["scenarios"] for u in partly.settings["updates"]] == [
+        ["broadcast-redis", "group"],
+        ["group"],
+    ]
