@@ -18,7 +18,9 @@ The server runs under ``valgrind --tool=callgrind`` with instrumentation off
 until it is warm (imports, first calls); then a fixed number of calls is
 counted and divided out. The same inputs give the same count to within about
 1%, so a change to the runtime can be judged by one run each, before and
-after, even on a busy machine. The client (Python ``websockets``, in this
+after, even on a busy machine (a broadcast to 1,000 receivers within about
+2%: how many messages a connection's writer finds queued, and when the
+garbage collector runs, depend a little on timing there). The client (Python ``websockets``, in this
 process) is not counted. Needs valgrind (Debian's package).
 
 ``--simulate`` adds callgrind's cache and branch-predictor simulation and
@@ -30,6 +32,14 @@ server's Python-level time goes, by package and by hubgen function. cProfile
 slows every Python call alike, so read it as shares, and note that it counts
 each resumption of a coroutine as a call.
 
+**Work done by the clock** is kept out of the count, since under valgrind a
+run lasts about fifty times as long (a minute for a broadcast to 1,000
+receivers) and such work would be counted as work per message: the hub's
+keep-alive pings are set to once an hour for the counted server
+(``BENCH_KEEP_ALIVE``, bench/apps/hubgen_app.py), and the client sends no
+WebSocket pings. What still runs by the clock is the hub's heartbeat, a pass
+over the connections once a second (a few hundred instructions each).
+
 ``--lifetime redis`` runs hubgen with ``RedisLifetimeManager``
 (bench/apps/hubgen_redis_app.py) on a redis-server the tool starts on a free
 loopback port: one process for echo, two for broadcast (``--processes``),
@@ -39,18 +49,11 @@ a relay of its own (bench/redis_meter.py) that counts the commands and bytes
 it sends and receives, printed per broadcast (or per call). Counting starts
 once Redis shows every connection's channel subscribed (a connection
 subscribes after its handshake is answered), so that connecting stays out of
-a broadcast's count. The backplane's health-check PING is set to once an
-hour: under valgrind a run lasts about fifty times as long, and a PING every
-5 s of that would count as work per message that it is not; the same goes for
-the hub's keep-alive pings to its clients (every 15 s), set to once an hour
-for every hubgen run (``BENCH_KEEP_ALIVE``, bench/apps/hubgen_app.py), in
-memory as on Redis. What still runs by the clock is the hub's heartbeat, a
-pass over the connections once a second, a few hundred instructions per
-connection. redis-server is
-not counted: most of what it executes under valgrind is its timer
-(``serverCron``, ten times a second), which grows with the run's length, not
-with the messages; its CPU share in ``bench.run``'s broadcast-redis rows says
-what it costs.
+a broadcast's count; the backplane's health-check PING is set to once an
+hour, like the keep-alive pings. redis-server is not counted: most of what
+it executes under valgrind is its timer (``serverCron``, ten times a
+second), which grows with the run's length, not with the messages; its CPU
+share in ``bench.run``'s broadcast-redis rows says what it costs.
 """
 
 from __future__ import annotations
@@ -215,29 +218,34 @@ async def broadcast_load(
     counting: Callable[[bool], None],
 ) -> int:
     """One sender (on ``urls[0]``) broadcasts ``messages`` times to ``receivers``
-    connections (the i-th on ``urls[i % len(urls)]``); counts from the first
-    broadcast until every receiver has every message."""
+    connections (the i-th on ``urls[i % len(urls)]``), each message once every
+    receiver has the one before, so that no connection's writer finds two
+    queued: every delivery is one message in one write, however fast the
+    server runs beside the client. Counts from the first broadcast until every
+    receiver has every message."""
     listeners = [await Caller.open(urls[i % len(urls)], protocol) for i in range(receivers)]
-    remaining = receivers * messages
-    done = asyncio.Event()
+    received = 0
+    arrived = asyncio.Event()
 
     async def drain(caller: Caller) -> None:
-        nonlocal remaining
+        nonlocal received
         async for frame in caller.ws:
             if isinstance(frame, str):
-                remaining -= frame.count('"target":"Received"')
+                received += frame.count('"target":"Received"')
             else:
-                remaining -= frame.count(b"Received")
-            if remaining <= 0:
-                done.set()
+                received += frame.count(b"Received")
+            arrived.set()
 
     readers = [asyncio.ensure_future(drain(listener)) for listener in listeners]
     sender = await Caller.open(urls[0], protocol)
     # (in a thread: the connections go on being served while it waits)
     await asyncio.to_thread(counting, True)
-    for _ in range(messages):
-        await sender.invoke("Broadcast", PAYLOAD)
-    await asyncio.wait_for(done.wait(), 600)
+    async with asyncio.timeout(600):
+        for sent in range(1, messages + 1):
+            await sender.invoke("Broadcast", PAYLOAD)
+            while received < receivers * sent:
+                arrived.clear()
+                await arrived.wait()
     await asyncio.to_thread(counting, False)
     for reader in readers:
         reader.cancel()
