@@ -73,6 +73,15 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def write_calls(pid: int) -> int:
+    """Write system calls a process has made (``syscw`` in ``/proc/<pid>/io``:
+    write, writev, send… on any file, sockets included)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("syscw:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no syscw for {pid}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -369,14 +378,16 @@ class Cluster:
 @dataclass
 class Sample:
     """The load generator's and the server-side processes' CPU time (each
-    one's in ``server_parts``, their sum in ``server_cpu``) and the server
-    side's RSS at one moment."""
+    one's in ``server_parts``, their sum in ``server_cpu``), the server
+    side's RSS and its write system calls at one moment."""
 
     at: float
     server_cpu: float
     load_cpu: float
     server_rss: int
     server_parts: tuple[float, ...] = ()
+    #: write system calls of the server side so far
+    server_writes: int = 0
 
 
 @dataclass
@@ -391,6 +402,10 @@ class LoadRun:
         a, b = self.samples[start], self.samples[end]
         elapsed = max(b.at - a.at, 1e-9)
         return (b.server_cpu - a.server_cpu) / elapsed, (b.load_cpu - a.load_cpu) / elapsed
+
+    def server_writes(self, start: str = "start", end: str = "stop") -> int:
+        """Write system calls of the server side between two events."""
+        return self.samples[end].server_writes - self.samples[start].server_writes
 
     def server_cpu_parts(self, start: str = "start", end: str = "stop") -> list[float]:
         """Each server-side process's CPU use (cores) between two events."""
@@ -477,6 +492,7 @@ def run_load(
                 cpu_seconds(process.pid),
                 sum(rss_bytes(pid) for pid in server.pids),
                 parts,
+                sum(write_calls(pid) for pid in server.pids),
             )
             samples[event] = sample
             if on_event is not None:

@@ -52,6 +52,8 @@ def median(runs: Sequence[Measurement]) -> Measurement:
 
     first = runs[0]
     extra = {**first.extra, "runs": len(runs), "rates": [r.rate for r in runs]}
+    if "writes_per_message" in first.extra:
+        extra["writes_per_message"] = statistics.median(r.extra["writes_per_message"] for r in runs)
     if "cpu_by_process" in first.extra:
         extra["cpu_by_process"] = {
             name: statistics.median(r.extra["cpu_by_process"][name] for r in runs)
@@ -154,8 +156,8 @@ def _redis_table(rows: list[Measurement]) -> list[str]:
     lines = [
         "| server | delivered msgs/s | p50 ms | p99 ms | server CPU | load CPU "
         "| server CPU µs per delivery | × in memory | CPU per delivery × in memory "
-        "| CPU by process |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| writes per delivery | CPU by process |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         memory = _memory_row(rows, r)
@@ -181,6 +183,7 @@ def _redis_table(rows: list[Measurement]) -> list[str]:
                     _fmt(None if cost is None else cost * 1e6, ".2f"),
                     ratio,
                     cost_ratio,
+                    _fmt(r.extra.get("writes_per_message"), ".2f"),
                     by_process,
                 ]
             )
@@ -406,7 +409,10 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
                 "processes are pinned to the server's core, as the single in-memory process is, "
                 "so both sides of a comparison have one core: server CPU is the sum of the "
                 "three, and the ratios are the cost of going through Redis, not a gain from a "
-                "second core (this machine has two, and the load generator needs the other).",
+                "second core (this machine has two, and the load generator needs the other). "
+                "*Writes per delivery*: the server side's write system calls (`syscw` in "
+                "`/proc/<pid>/io`) per delivered message; below 1 where a connection's "
+                "writer sends several queued messages in one write.",
             ]
         lines.append("")
     goals = targets(report.results)

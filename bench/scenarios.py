@@ -159,8 +159,9 @@ def _timeout(settings: Settings, connections: int) -> float:
 
 
 def measure_load(row: Row, server: Served, settings: Settings) -> Measurement:
-    """Echo, broadcast, group and stream rows: one load generator run. With
-    several server-side processes, each one's CPU use goes in ``extra``."""
+    """Echo, broadcast, group and stream rows: one load generator run. The
+    server side's write system calls per message (delivery, call or item) go
+    in ``extra``, and with several server-side processes each one's CPU use."""
     base = row.scenario.split("-")[0]
     args = row.load_args(server.ports, base)
     args |= {"duration": settings.duration, "warmup": settings.warmup, "payload": settings.payload}
@@ -187,6 +188,10 @@ def measure_load(row: Row, server: Served, settings: Settings) -> Measurement:
     args["connections"] = connections
     run = run_load(server, script, args, timeout=_timeout(settings, connections))
     measured = _from_run(row, run.result, run.cpu())
+    count = run.result.get("count")
+    if count:
+        # messages written per system call tell batching apart (broadcast-redis)
+        measured.extra["writes_per_message"] = run.server_writes() / count
     if len(server.pids) > 1:
         parts = run.server_cpu_parts()
         measured.extra["cpu_by_process"] = dict(zip(server.names, parts, strict=True))

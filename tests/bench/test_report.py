@@ -68,7 +68,7 @@ def scale_out_rows(redis_rate: float, redis_cpu: float) -> list[Measurement]:
             "hubgen on Redis",
             redis_rate,
             redis_cpu,
-            extra={"cpu_by_process": by_process},
+            extra={"cpu_by_process": by_process, "writes_per_message": 0.97},
         ),
         row("broadcast-redis", "hubgen", 120_000, 0.9, protocol="messagepack"),
     ]
@@ -99,18 +99,30 @@ def test_the_table_shows_cost_per_delivery_and_each_process() -> None:
     redis_line = next(line for line in text.splitlines() if line.startswith("| hubgen on Redis"))
     cells = [cell.strip() for cell in redis_line.strip("|").split("|")]
     # µs per delivery, × in memory (rate, CPU per delivery), CPU by process
-    assert cells[6:] == ["9.90", "0.90", "1.10", "uvicorn 1 50% · uvicorn 2 40% · redis-server 5%"]
+    assert cells[6:] == [
+        "9.90",
+        "0.90",
+        "1.10",
+        "0.97",
+        "uvicorn 1 50% · uvicorn 2 40% · redis-server 5%",
+    ]
     assert "## Issue #15's targets (scale-out over Redis)" in text
 
 
 def test_the_median_of_runs_takes_each_process_s_median() -> None:
     runs = [
-        row("broadcast-redis", "hubgen on Redis", rate, extra={"cpu_by_process": {"a": a, "b": b}})
+        row(
+            "broadcast-redis",
+            "hubgen on Redis",
+            rate,
+            extra={"cpu_by_process": {"a": a, "b": b}, "writes_per_message": rate / 4},
+        )
         for rate, a, b in ((1.0, 0.1, 0.9), (3.0, 0.3, 0.5), (2.0, 0.2, 0.7))
     ]
     median = report.median(runs)
     assert median.rate == 2.0
     assert median.extra["cpu_by_process"] == {"a": 0.2, "b": 0.7}
+    assert median.extra["writes_per_message"] == 0.5
     assert median.extra["rates"] == [1.0, 3.0, 2.0]
 
 

@@ -46,6 +46,7 @@ def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:
     # the sender at its window and the rate is 0)
     by_process = scale_out[1]["extra"]["cpu_by_process"]
     assert list(by_process) == ["uvicorn 1", "uvicorn 2", "redis-server"]
+    assert all(r["extra"]["writes_per_message"] > 0 for r in scale_out)
     table = (tmp_path / "quick.md").read_text()
     assert "| hubgen " in table
     assert "(patched)" in table
