@@ -18,9 +18,7 @@ The server runs under ``valgrind --tool=callgrind`` with instrumentation off
 until it is warm (imports, first calls); then a fixed number of calls is
 counted and divided out. The same inputs give the same count to within about
 1%, so a change to the runtime can be judged by one run each, before and
-after, even on a busy machine (a broadcast to 1,000 receivers within about
-2%: how many messages a connection's writer finds queued, and when the
-garbage collector runs, depend a little on timing there). The client (Python ``websockets``, in this
+after, even on a busy machine. The client (Python ``websockets``, in this
 process) is not counted. Needs valgrind (Debian's package).
 
 ``--simulate`` adds callgrind's cache and branch-predictor simulation and
@@ -33,12 +31,20 @@ slows every Python call alike, so read it as shares, and note that it counts
 each resumption of a coroutine as a call.
 
 **Work done by the clock** is kept out of the count, since under valgrind a
-run lasts about fifty times as long (a minute for a broadcast to 1,000
-receivers) and such work would be counted as work per message: the hub's
-keep-alive pings are set to once an hour for the counted server
-(``BENCH_KEEP_ALIVE``, bench/apps/hubgen_app.py), and the client sends no
-WebSocket pings. What still runs by the clock is the hub's heartbeat, a pass
-over the connections once a second (a few hundred instructions each).
+run lasts about fifty times as long (a minute or two for a broadcast to 1,000
+receivers) and such work would be counted as work per message, more of it
+the busier the machine: the hub's keep-alive pings and uvicorn's WebSocket
+pings (each every 15 or 20 s a connection) are set to once an hour for the
+counted server (``BENCH_KEEP_ALIVE``, bench/apps/hubgen_app.py, and
+``--ws-ping-interval``), and the client sends no WebSocket pings. With 1,000
+idle connections those pings cost 3.4k instructions a connection a second,
+and left in, they moved broadcast counts by 5-8% between runs. What still
+runs is the hub's heartbeat: a pass over every connection (about 3k
+instructions each) after a second's sleep. Under valgrind a broadcast's
+delivery is a loop iteration of a second or more, so the heartbeat runs
+about once per such iteration, by the work rather than by the clock, and
+the count includes it (in memory as on Redis, a few thousand instructions
+per delivery at 1,000 receivers); repeated counts then agree within 1%.
 
 ``--lifetime redis`` runs hubgen with ``RedisLifetimeManager``
 (bench/apps/hubgen_redis_app.py) on a redis-server the tool starts on a free
@@ -93,7 +99,16 @@ APPS = {
 #: hubgen with the Redis lifetime manager (``--lifetime redis``).
 REDIS_APP = ("bench.apps.hubgen_redis_app:app", "/hub")
 #: What every run uses unless told otherwise: the fast event loop, no compression.
-UVICORN_DEFAULTS = ["--loop", "uvloop", "--ws-per-message-deflate", "false"]
+#: uvicorn's own WebSocket pings (every 20 s a connection) are work by the
+#: clock, like the hub's: once an hour (see the module's docstring).
+UVICORN_DEFAULTS = [
+    "--loop",
+    "uvloop",
+    "--ws-per-message-deflate",
+    "false",
+    "--ws-ping-interval",
+    "3600",
+]
 PAYLOAD = "x" * 32
 #: The client's connections: no compression, and no keep-alive pings, which
 #: the server would answer by the clock (every 20 s) rather than per message.
