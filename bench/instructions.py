@@ -404,10 +404,10 @@ def measure(args: argparse.Namespace) -> Counted:
                 on Redis, start once ``connections`` connections are subscribed."""
                 if on_redis and on:
                     _wait_channels(redis_server, "*:connection:*", connections)
-                    metered.append(meter.snapshot())
+                    metered.append(meter.settled())
                 counting(on)
                 if on_redis and not on:
-                    metered.append(meter.snapshot())
+                    metered.append(meter.settled())
 
             for server, port in zip(servers, ports, strict=True):
                 wait_listening(server, port, 300, "the server")

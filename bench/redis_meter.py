@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -111,6 +112,21 @@ class RedisMeter:
             return {name: traffic.copy() for name, traffic in self._traffic.items()}
 
         return asyncio.run_coroutine_threadsafe(copy(), self._loop).result(10)
+
+    def settled(self, quiet: float = 0.3, timeout: float = 60) -> dict[str, Traffic]:
+        """A snapshot once nothing has passed for ``quiet`` seconds: what was
+        on its way (a subscription's confirmation after Redis already lists
+        the channel) is counted before, not in what follows."""
+        deadline = time.monotonic() + timeout
+        last = self.snapshot()
+        while True:
+            time.sleep(quiet)
+            now = self.snapshot()
+            if now == last:
+                return now
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Redis traffic did not settle within {timeout}s")
+            last = now
 
     def close(self) -> None:
         async def shut() -> None:

@@ -4,6 +4,7 @@ way through a relay to a real redis-server."""
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 from collections.abc import Iterator
 
@@ -92,3 +93,19 @@ def test_the_relay_counts_each_process_apart(redis_server: RedisServer) -> None:
         Counter({"PUBLISH": 2}),
     )
     assert two == Traffic(len(resp(b"GET", b"missing")), len(b"$-1\r\n"), Counter({"GET": 1}))
+
+
+def test_a_settled_snapshot_holds_what_was_on_its_way(redis_server: RedisServer) -> None:
+    """A SUBSCRIBE written and not waited for: its confirmation is counted
+    in the settled snapshot taken right after, as it is by then."""
+    confirmation = b"*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n"
+    with (
+        RedisMeter(redis_server.port) as meter,
+        socket.create_connection(("127.0.0.1", meter.relay("process 1"))) as raw,
+    ):
+        raw.sendall(resp(b"SUBSCRIBE", b"c"))
+        settled = meter.settled(quiet=0.2)
+        assert raw.recv(100) == confirmation
+    assert settled["process 1"] == Traffic(
+        len(resp(b"SUBSCRIBE", b"c")), len(confirmation), Counter({"SUBSCRIBE": 1})
+    )
