@@ -179,6 +179,8 @@ TYPESCRIPT_RUNTIME_TYPES = (
     "ConnectOptions",
     "Disposable",
     "HubStream",
+    "HubSubscription",
+    "SignalOptions",
     "StreamOptions",
     "StreamSubscriber",
     "UploadOf",
@@ -200,6 +202,7 @@ TYPESCRIPT_RUNTIME_HELPERS = (
     "expectProtocol",
     "hubConnection",
     "registerHandlers",
+    "streamArguments",
     "toHubStream",
     "toStreamResult",
 )
@@ -219,6 +222,7 @@ TYPESCRIPT_LOCALS = frozenset(
         "receiver",
         "handler",
         "options",
+        "rest",
         "target",
         *TYPESCRIPT_RUNTIME_HELPERS,
     }

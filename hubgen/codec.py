@@ -11,7 +11,9 @@ Codecs are built on pydantic-core. User models are *not* modified: their core
 schema is copied and rewritten so that
 
 * fields without an explicit alias travel under the contract's field naming
-  policy (camelCase by default; a ``Field(alias=...)`` always wins);
+  policy (camelCase by default, or PascalCase, or the Python name; a
+  ``Field(alias=...)`` always wins), and discriminated unions read their tag
+  under its wire name;
 * ``bytes`` travel as standard base64 (RFC 4648 §4, with padding) in JSON
   rather than pydantic's default;
 * a naive ``datetime`` means UTC, in both directions and both protocols: it is
@@ -30,7 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, cast, overload
 
@@ -41,7 +43,7 @@ from pydantic_core import core_schema as cs
 from hubgen.naming import FieldNaming
 from hubgen.wire import WireFormat
 
-__all__ = ["Codec", "CodecError", "WireFormat"]
+__all__ = ["Codec", "CodecError", "WireFormat", "wire_core_schema"]
 
 T = TypeVar("T")
 
@@ -147,10 +149,31 @@ def _model_constructor(
     return construct
 
 
+def _refs(schema: Any) -> dict[str, dict[str, Any]]:
+    """Every schema node of ``schema`` that has a ``ref``, by that ref."""
+    found: dict[str, dict[str, Any]] = {}
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("ref")
+            if isinstance(ref, str):
+                found[ref] = node
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
+#: Schema nodes that wrap the schema they validate (a model's validators).
+_WRAPPERS = frozenset({"function-before", "function-after", "function-wrap", "nullable"})
+
+
 class _Rewriter:
-    def __init__(self, wire: WireFormat, naming: FieldNaming) -> None:
+    def __init__(self, wire: WireFormat, naming: FieldNaming, schema: Any) -> None:
         self.wire = wire
         self.naming = naming
+        self.refs = _refs(schema)
 
     def __call__(self, node: Any) -> Any:
         if isinstance(node, list):
@@ -180,7 +203,45 @@ class _Rewriter:
             )
         if kind == "model":
             return self._model(node)
-        return {key: self(value) for key, value in node.items()}
+        rewritten = {key: self(value) for key, value in node.items()}
+        if kind == "tagged-union" and isinstance(node.get("discriminator"), str):
+            rewritten["discriminator"] = self._tag(node["discriminator"], node["choices"].values())
+        return rewritten
+
+    def _tag(self, discriminator: str, choices: Iterable[Any]) -> str | list[list[str | int]]:
+        """Where a discriminated union finds its tag once its models' fields
+        travel under their wire names. pydantic names a tag field without an
+        alias by its own name (an aliased one by ``[[name], [alias]]``, which
+        already holds the wire name): when the naming policy renames it, the
+        wire name is looked up first (in what a peer sent), the field's name
+        next (the attribute of a model being sent)."""
+        renamed = self.naming.apply(discriminator)
+        if renamed == discriminator:
+            return discriminator
+        for choice in choices:
+            fields = self._model_fields(choice)
+            field = fields.get(discriminator) if fields is not None else None
+            if field is None or "validation_alias" in field:
+                return discriminator  # not a plain field of a model: left alone
+        return [[renamed], [discriminator]]
+
+    def _model_fields(self, node: Any) -> dict[str, Any] | None:
+        """The fields of the model schema ``node`` is or refers to."""
+        for _ in range(100):  # wrappers and references, never a cycle
+            if not isinstance(node, dict):
+                return None
+            kind = node.get("type")
+            if kind == "definition-ref":
+                node = self.refs.get(node.get("schema_ref", ""))
+            elif kind in _WRAPPERS:
+                node = node.get("schema")
+            elif kind == "model":
+                inner = node.get("schema", {})
+                fields = inner.get("fields") if inner.get("type") == "model-fields" else None
+                return fields if isinstance(fields, dict) else None
+            else:
+                return None
+        return None
 
     def _model(self, node: dict[str, Any]) -> Any:
         cls = node["cls"]
@@ -227,6 +288,18 @@ class _Rewriter:
         )
 
 
+def wire_core_schema(
+    annotation: Any, wire: WireFormat, field_naming: FieldNaming = FieldNaming.CAMEL
+) -> cs.CoreSchema:
+    """The pydantic-core schema a :class:`Codec` of ``annotation`` runs: the
+    type's own schema rewritten to the wire rules above (field wire names,
+    base64 bytes in JSON, naive datetimes as UTC). ``hubgen export asyncapi``
+    derives its JSON Schemas from it, so they describe what the codecs do."""
+    core = TypeAdapter(annotation).core_schema
+    schema: cs.CoreSchema = _Rewriter(wire, field_naming, core)(core)
+    return schema
+
+
 # --------------------------------------------------------------------------- codec
 
 
@@ -266,8 +339,7 @@ class Codec(Generic[T]):
     ) -> None:
         self.annotation = annotation
         self.wire = wire
-        adapter: TypeAdapter[T] = TypeAdapter(annotation)
-        schema = _Rewriter(wire, field_naming)(adapter.core_schema)
+        schema = wire_core_schema(annotation, wire, field_naming)
         self._validator = SchemaValidator(schema)
         self._serializer = SchemaSerializer(schema)
         # MessagePack keeps bytes and datetimes native; the protocol packs the

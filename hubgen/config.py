@@ -13,7 +13,7 @@ python-path = ["."]
 
 [tool.hubgen.naming]
 methods = "pascal"   # or "preserve"
-fields = "camel"     # or "preserve"
+fields = "camel"     # or "pascal", "preserve"
 
 [tool.hubgen.python]
 out = "chat/generated"
@@ -80,7 +80,7 @@ class NamingConfig(_Section):
     """``[tool.hubgen.naming]``: wire naming policies."""
 
     methods: Literal["pascal", "preserve"] = "pascal"
-    fields: Literal["camel", "preserve"] = "camel"
+    fields: Literal["camel", "pascal", "preserve"] = "camel"
 
     def to_ir(self) -> ir.NamingDecl:
         return ir.NamingDecl(methods=self.methods, fields=self.fields)

@@ -1,7 +1,10 @@
 """Name conventions shared by analysis, code generation and the runtime codecs.
 
 .NET conventions are the default on the wire: hub and client methods in
-PascalCase, model fields in camelCase. TypeScript member names are camelCase.
+PascalCase, model fields in camelCase (as ASP.NET Core's JSON hub protocol
+writes them); ``fields = "pascal"`` puts fields in PascalCase, as .NET services
+often do (the MessagePack hub protocol's default resolver, a JSON protocol
+without a naming policy). TypeScript member names are camelCase.
 """
 
 from __future__ import annotations
@@ -36,10 +39,15 @@ class FieldNaming(StrEnum):
     """How a model field name becomes its wire name (when it has no alias)."""
 
     CAMEL = "camel"
+    PASCAL = "pascal"
     PRESERVE = "preserve"
 
     def apply(self, name: str) -> str:
-        return to_camel(name) if self is FieldNaming.CAMEL else name
+        if self is FieldNaming.CAMEL:
+            return to_camel(name)
+        if self is FieldNaming.PASCAL:
+            return to_pascal(name)
+        return name
 
 
 def _parts(name: str) -> list[str]:

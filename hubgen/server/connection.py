@@ -19,7 +19,10 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from hubgen.protocol.base import TransferFormat
+from hubgen.protocol.messages import AckMessage
 from hubgen.server.authorization import ANONYMOUS, Principal
+from hubgen.server.stateful import ReplayBuffer
 from hubgen.server.transport import Transport, TransportClosed
 
 if TYPE_CHECKING:
@@ -51,25 +54,32 @@ class Connection:
 
     __slots__ = (
         "_aborted",
+        "_ack_timer",
+        "_detached",
         "_options",
         "_queue",
         "_queued_bytes",
         "_reader",
         "_receiving",
+        "_resumed",
         "_room",
         "_stopped",
+        "_swapping",
         "_writer",
         "_writing",
         "abort_reason",
         "allow_reconnect",
         "connection_id",
         "dropped_messages",
+        "generation",
         "groups",
         "items",
         "last_ping_sent",
         "last_received",
         "principal",
         "protocol",
+        "reading",
+        "replay",
         "request",
         "timeout_armed",
         "transport",
@@ -121,6 +131,19 @@ class Connection:
         self.last_ping_sent = now
         #: The client's first ping starts the client-timeout clock.
         self.timeout_armed = False
+        #: What the client sends is read (from when on_connected has
+        #: returned): before, it could not answer a client result.
+        self.reading = False
+        #: Stateful reconnect (handshake version 2): what is kept for a new
+        #: transport. None for every other connection, which pays nothing more.
+        self.replay: ReplayBuffer | None = None
+        #: Counts transports: a new one (a stateful reconnect) adds one.
+        self.generation = 0
+        #: Stateful: the transport is gone and a new one is awaited.
+        self._detached = False
+        self._resumed: asyncio.Event | None = None
+        self._swapping = False
+        self._ack_timer: asyncio.TimerHandle | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -138,34 +161,134 @@ class Connection:
         self._aborted = True
         if self._receiving and self._reader is not None:
             self._reader.cancel()
+        if self._resumed is not None:
+            self._resumed.set()  # not waiting for a new transport any more
 
     async def receive(self) -> bytes | None:
         """The next bytes from the client; ``None`` when the client has gone or
-        the connection was aborted (which interrupts a pending receive)."""
-        if self._aborted:
-            return None
+        the connection was aborted (which interrupts a pending receive). After
+        :meth:`resume` the bytes come from the new transport (see
+        :attr:`generation`)."""
         if self._reader is None:  # one read loop per connection: the same task every time
             self._reader = asyncio.current_task()
-        self._receiving = True
-        try:
-            data = await self.transport.receive()
-        except asyncio.CancelledError:
-            reader = self._reader
-            if self.aborted and reader is not None and reader.uncancel() == 0:
+        while True:
+            if self._aborted:
                 return None
-            raise
+            transport = self.transport
+            self._receiving = True
+            try:
+                data = await transport.receive()
+            except asyncio.CancelledError:
+                reader = self._reader
+                if (
+                    (self._aborted or self._swapping)
+                    and reader is not None
+                    and reader.uncancel() == 0
+                ):
+                    self._swapping = False
+                    continue  # aborted, or a new transport to read
+                raise
+            finally:
+                self._receiving = False
+            if data is None and self.transport is not transport:
+                continue  # the old transport ended: a new one took over meanwhile
+            if data is not None:
+                self.last_received = time.monotonic()
+            return data
+
+    # -- stateful reconnect ------------------------------------------------------------
+
+    def enable_stateful(self, limit: int) -> None:
+        """Keep what is sent until acknowledged, up to ``limit`` bytes, for a
+        new transport to take over (the client asked with handshake version 2)."""
+        self.replay = ReplayBuffer(limit)
+
+    async def wait_for_resume(self, timeout: float, generation: int) -> bool:
+        """The transport of a stateful connection is gone: wait up to
+        ``timeout`` seconds for a new one (:meth:`resume`). True when there is
+        one (already, if :attr:`generation` moved past ``generation``)."""
+        if self.replay is None or self._aborted:
+            return False
+        if self.generation != generation:
+            return True
+        self._lost()
+        resumed = self._resumed = asyncio.Event()
+        try:
+            async with asyncio.timeout(timeout):
+                await resumed.wait()
+        except TimeoutError:
+            return False
         finally:
-            self._receiving = False
-        if data is not None:
-            self.last_received = time.monotonic()
-        return data
+            self._resumed = None
+        return not self._aborted
+
+    def resume(self, transport: Transport) -> bool:
+        """A stateful reconnect: ``transport`` (the client's new WebSocket,
+        without a handshake) replaces the current one, which is dropped. The
+        client first gets a Sequence message and every message it has not
+        acknowledged, in order; what it sends counts from its own Sequence.
+        False when this connection cannot take a new transport."""
+        replay = self.replay
+        if replay is None or self._aborted or self._stopped:
+            return False
+        old = self.transport
+        self.transport = transport
+        transport.use_binary(self.protocol.transfer_format is TransferFormat.BINARY)
+        self.generation += 1
+        self._detached = False
+        replay.transport_lost()
+        # What was queued is either kept (and replayed now) or a ping: start over.
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.cancel()
+        self._writing = False
+        self._queue.clear()
+        self._queued_bytes = 0
+        sequence, kept = replay.replay()
+        self._queue.append(self.protocol.write(sequence))
+        self._queue.extend(kept)
+        self._queued_bytes = sum(len(data) for data in self._queue)
+        self._start_writer()
+        if self._receiving and self._reader is not None:
+            self._swapping = True  # a read pending on the old transport: move on
+            self._reader.cancel()
+        old.abort()
+        if self._resumed is not None:
+            self._resumed.set()
+        self.last_received = time.monotonic()
+        return True
+
+    def acknowledged(self, sequence_id: int) -> None:
+        """The client's Ack: it took everything up to ``sequence_id``."""
+        if self.replay is not None and self.replay.acknowledge(sequence_id):
+            self._room_freed()
+
+    def schedule_ack(self) -> None:
+        """Acknowledge what the client sent, within a second (one Ack for
+        everything that arrives meanwhile, as the official clients do)."""
+        if self._ack_timer is None:
+            self._ack_timer = asyncio.get_running_loop().call_later(1.0, self._send_ack)
+
+    def _send_ack(self) -> None:
+        self._ack_timer = None
+        replay = self.replay
+        if replay is not None and not self._aborted and not self._detached:
+            self.send_control(self.protocol.write(AckMessage(replay.latest_received)))
+
+    def _lost(self) -> None:
+        """The transport of a stateful connection is gone: keep what is
+        queued for a new one, write nothing until then."""
+        self._detached = True
+        if self.replay is not None:
+            self.replay.transport_lost()
 
     async def flush_and_stop(self, grace: float) -> bool:
         """Write what is queued (for at most ``grace`` seconds), then stop
         writing. False when it could not all be written in time: the client
         is not reading."""
         deadline = time.monotonic() + grace
-        while (self._queue or self._writing) and time.monotonic() < deadline:
+        # (a stateful connection without a transport writes nothing: no wait)
+        while (self._queue or self._writing) and not self._detached and time.monotonic() < deadline:
             try:
                 await asyncio.wait_for(self._arm_room().wait(), deadline - time.monotonic())
             except TimeoutError:
@@ -196,8 +319,19 @@ class Connection:
         if self._queued_bytes + len(data) > self._options.max_buffered_bytes and self._queue:
             self._overflow(len(data))
             return False
+        replay = self.replay
+        if replay is not None:
+            if replay.full:  # the client acknowledges nothing: as a queue that is full
+                self._overflow(len(data))
+                return False
+            replay.keep(data)
         self._enqueue(data)
         return True
+
+    def send_control(self, data: bytes) -> None:
+        """Queue a ping or an Ack: never kept for a stateful reconnect."""
+        if not self._aborted:
+            self._enqueue(data)
 
     async def send_own(self, data: bytes) -> None:
         """Send a reply to this connection's own call: at once, on the calling
@@ -205,17 +339,27 @@ class Connection:
         saves the writer a wake-up per reply); else queued, waiting for room."""
         if self._aborted:
             return
-        if not self._queue and not self._writing and not self._stopped:
+        replay = self.replay
+        if replay is not None:
+            while replay.full and not self._stopped and not self._aborted:
+                await self._arm_room().wait()  # set by the client's Ack
+            replay.keep(data)
+        if not self._queue and not self._writing and not self._stopped and not self._detached:
             self._writing = True
+            generation = self.generation
             try:
                 await self.transport.send(data)
             except TransportClosed:
-                self.abort()
+                if replay is None:
+                    self.abort()
+                elif generation == self.generation:
+                    self._lost()  # kept: the next transport gets it
             except Exception as exc:
                 logger.exception("writing to connection %s failed", self.connection_id)
                 self.abort(exc)
             finally:
-                self._writing = False
+                if generation == self.generation:  # (a resume started over)
+                    self._writing = False
                 if self._room is not None:  # (_room_freed and _start_writer, inlined)
                     self._room.set()
                 if self._queue:  # queued meanwhile
@@ -251,7 +395,13 @@ class Connection:
 
     def _start_writer(self) -> None:
         """Start the writer if there is something to write and nobody writing."""
-        if self._queue and not self._writing and self._writer is None and not self._stopped:
+        if (
+            self._queue
+            and not self._writing
+            and self._writer is None
+            and not self._stopped
+            and not self._detached
+        ):
             self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def _overflow(self, size: int) -> None:
@@ -285,6 +435,7 @@ class Connection:
         empty (or a reply is being written inline, which restarts it)."""
         queue = self._queue
         transport = self.transport
+        generation = self.generation
         try:
             while queue and not self._writing:
                 if len(queue) == 1:
@@ -304,14 +455,19 @@ class Connection:
                 try:
                     await transport.send(batch)
                 finally:
-                    self._writing = False
+                    if generation == self.generation:
+                        self._writing = False
         except TransportClosed:
-            self.abort()
+            if self.replay is None:
+                self.abort()
+            elif generation == self.generation:
+                self._lost()  # what was written is kept, and goes again on resume
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             logger.exception("writing to connection %s failed", self.connection_id)
             self.abort(exc)
         finally:
-            self._writer = None
+            if generation == self.generation:  # (a resume has a writer of its own)
+                self._writer = None
             self._room_freed()

@@ -82,6 +82,8 @@ class _Record:
     token: str
     #: Who negotiated it: every later request for it must be the same user.
     principal: Principal = ANONYMOUS
+    #: Negotiate agreed on stateful reconnect (the client asked, the hub allows).
+    stateful: bool = False
     created: float = field(default_factory=time.monotonic)
     transport: str | None = None
     #: The SSE or Long Polling transport, which POSTs feed.
@@ -137,6 +139,9 @@ _NO_CACHE = {
 }
 
 
+_SHUTTING_DOWN = "The server is shutting down."
+
+
 def _text(status: int, text: str = "") -> Response:
     return PlainTextResponse(text, status_code=status)
 
@@ -165,6 +170,8 @@ class HubEndpoint:
         self._rules = rules
         self._user_id = options.user_id_provider or _default_user_id
         self._warned_no_middleware = False
+        #: Server shutdown under way: no new connection is taken.
+        self._draining = False
         self._records: dict[str, _Record] = {}
         self._heartbeat: asyncio.Task[None] | None = None
         self._ping = {name: p.write(PingMessage()) for name, p in handler.protocols.items()}
@@ -199,6 +206,8 @@ class HubEndpoint:
     async def _negotiate(self, request: Request) -> Response:
         if request.method != "POST":
             return _text(405, "")
+        if self._draining:
+            return _text(503, _SHUTTING_DOWN)
         raw = _query(request, "negotiateVersion")
         if raw is None:
             version = 0
@@ -225,6 +234,12 @@ class HubEndpoint:
         }
         if version >= 1:
             body["connectionToken"] = record.token
+        # Only to a client that asked: the official clients refuse a server
+        # that offers stateful reconnect unasked.
+        asked = (_query(request, "useStatefulReconnect") or "").lower() == "true"
+        if asked and self._options.allow_stateful_reconnects:
+            record.stateful = True
+            body["useStatefulReconnect"] = True
         body["availableTransports"] = self._offered
         return self._json(body)
 
@@ -296,6 +311,9 @@ class HubEndpoint:
                 websocket, 404, "WebSockets transport not supported by this end point type"
             )
             return
+        if self._draining:
+            await self._deny(websocket, 503, _SHUTTING_DOWN)
+            return
         token = _query(websocket, "id")
         if token is None:  # skipNegotiation
             principal, verdict = await self._authenticate(websocket)
@@ -315,7 +333,7 @@ class HubEndpoint:
             if found.transport is not None:
                 if found.transport != WebSocketTransport.name:
                     await self._deny(websocket, 400, "Cannot change transports mid-connection")
-                else:
+                elif not await self._resume(found, websocket, receive, send):
                     await self._deny(websocket, 409, "")
                 return
             record = found
@@ -324,9 +342,34 @@ class HubEndpoint:
             await websocket.accept()
             # past the accept, the transport talks ASGI directly
             transport = WebSocketTransport(receive, send)
-            await self._handler.run(record.connection_id, transport, websocket, record.principal)
+            await self._handler.run(
+                record.connection_id,
+                transport,
+                websocket,
+                record.principal,
+                stateful=record.stateful,
+            )
         finally:
             self._records.pop(record.token, None)
+
+    async def _resume(
+        self, record: _Record, websocket: WebSocket, receive: Receive, send: Send
+    ) -> bool:
+        """A stateful reconnect: the client's new WebSocket takes over its
+        connection (no handshake; each side starts with a Sequence message).
+        It is served until the connection ends or moves on again. False when
+        the connection cannot take it (not stateful, or over)."""
+        connection = self._handler.connections.get(record.connection_id)
+        if connection is None or connection.replay is None or connection.aborted:
+            return False
+        await websocket.accept()
+        transport = WebSocketTransport(receive, send)
+        if not connection.resume(transport):
+            await transport.close(error=True)
+            return True
+        logger.debug("connection %s resumed on a new WebSocket", record.connection_id)
+        await transport.finished.wait()
+        return True
 
     @staticmethod
     async def _deny(websocket: WebSocket, status: int, text: str) -> None:
@@ -365,6 +408,8 @@ class HubEndpoint:
             if kind is TransportType.SERVER_SENT_EVENTS:
                 if record.transport is not None:
                     return _text(409)
+                if self._draining:
+                    return _text(503, _SHUTTING_DOWN)
                 await self._server_sent_events(record, request, send)
                 return None
             return await self._long_poll(record, request)
@@ -375,7 +420,7 @@ class HubEndpoint:
         if method == "DELETE":
             if not isinstance(record.http, LongPollingTransport):
                 return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
-            await record.http.close()
+            record.http.abort()  # the client ends it: nothing more for it to poll
             return _text(202)
         try:
             if record.http is None:
@@ -421,6 +466,8 @@ class HubEndpoint:
 
     async def _long_poll(self, record: _Record, request: Request) -> Response | None:
         transport = record.http
+        if transport is None and self._draining:
+            return _text(503, _SHUTTING_DOWN)
         if transport is None:
             transport = LongPollingTransport(self._options.long_poll_timeout)
             record.attach(transport)
@@ -484,14 +531,14 @@ class HubEndpoint:
                     idle = record.http.idle_since
                     if idle is not None and now - idle > options.disconnect_timeout:
                         # no poll for too long: the client is gone
-                        await record.http.close()
+                        record.http.abort()
                         del self._records[token]
             for connection in list(self._handler.connections.values()):
                 if connection.transport.inherent_keep_alive:
                     continue
                 if now - connection.last_ping_sent >= options.keep_alive_interval:
                     connection.last_ping_sent = now
-                    connection.send(self._ping[connection.protocol.name])
+                    connection.send_control(self._ping[connection.protocol.name])
                 if expiring:
                     expires_at = connection.principal.expires_at
                     if expires_at is not None and wall >= expires_at:
@@ -511,6 +558,14 @@ class HubEndpoint:
                         ),
                         allow_reconnect=True,
                     )
+
+    async def drain(self, timeout: float) -> None:
+        """Server shutdown, before the server drops any socket: take no new
+        connection, let calls and streams in flight finish (``timeout``
+        seconds at most), then close every connection with a Close message
+        that lets its client reconnect, on every transport."""
+        self._draining = True
+        await self._handler.drain(timeout)
 
     async def close(self) -> None:
         """End every connection (server shutdown): clients are told they may

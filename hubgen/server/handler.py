@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from hubgen.protocol import ProtocolError, TransferFormat, get_protocol
 from hubgen.protocol.handshake import parse_handshake_request, write_handshake_response
-from hubgen.protocol.messages import CloseMessage, HubMessage, PingMessage
+from hubgen.protocol.messages import (
+    AckMessage,
+    CloseMessage,
+    HubMessage,
+    PingMessage,
+    SequenceMessage,
+)
 from hubgen.server.authorization import ANONYMOUS, Principal
 from hubgen.server.connection import Connection, ConnectionAborted
 from hubgen.server.dispatcher import error_detail
+from hubgen.server.stateful import ReplayBuffer, SequenceError
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
     from hubgen.protocol.base import HubProtocol
-    from hubgen.server.dispatcher import HubDispatcher
+    from hubgen.server.dispatcher import ConnectionDispatcher, HubDispatcher
     from hubgen.server.options import HubOptions
     from hubgen.server.transport import Transport
 
@@ -44,6 +52,12 @@ class HubConnectionHandler:
             self._protocols[name] = protocol
         #: Connections past their handshake, for keep-alive and timeouts.
         self.connections: dict[str, Connection] = {}
+        #: What runs for each of them (server shutdown waits for it).
+        self._dispatches: dict[str, ConnectionDispatcher] = {}
+        #: Connections not yet over, and an event set when there are none.
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def protocols(self) -> dict[str, HubProtocol]:
@@ -55,19 +69,43 @@ class HubConnectionHandler:
         transport: Transport,
         request: HTTPConnection,
         principal: Principal = ANONYMOUS,
+        *,
+        stateful: bool = False,
     ) -> None:
-        """Serve one connection until it ends. Never raises for client errors."""
+        """Serve one connection until it ends. Never raises for client errors.
+        ``stateful``: negotiate agreed on stateful reconnect; it is on when the
+        client's handshake asks for version 2 over WebSockets."""
         buffer = bytearray()
-        protocol = await self._handshake(transport, buffer)
-        if protocol is None:
+        handshake = await self._handshake(transport, buffer)
+        if handshake is None:
             return
+        protocol, version = handshake
         connection = Connection(
             connection_id, protocol, transport, self._options, request, principal
         )
+        if stateful and version >= 2 and transport.name == "WebSockets":
+            connection.enable_stateful(self._options.stateful_reconnect_buffer_size)
         dispatch = self._dispatcher.connect(connection)
         lifetime = self._dispatcher.lifetime
-        await lifetime.on_connected(connection)
-        self.connections[connection_id] = connection
+        self._active += 1
+        self._idle.clear()
+        try:
+            await lifetime.on_connected(connection)
+            self.connections[connection_id] = connection
+            self._dispatches[connection_id] = dispatch
+            await self._serve(connection, dispatch, buffer)
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
+
+    async def _serve(
+        self, connection: Connection, dispatch: ConnectionDispatcher, buffer: bytearray
+    ) -> None:
+        """The connection's life past its handshake: on_connected, the read
+        loop, and its end."""
+        connection_id = connection.connection_id
+        lifetime = self._dispatcher.lifetime
         client_closed = False
         try:
             try:
@@ -76,16 +114,34 @@ class HubConnectionHandler:
                 logger.exception("on_connected of %s raised", self._dispatcher.spec.name)
                 connection.abort(exc)
             else:
+                connection.reading = True
                 client_closed = await self._read_loop(connection, dispatch.dispatch, buffer)
         finally:
             self.connections.pop(connection_id, None)
+            self._dispatches.pop(connection_id, None)
             await self._close(connection, client_closed)
             await dispatch.on_disconnected(None if client_closed else connection.abort_reason)
             await lifetime.on_disconnected(connection)
 
+    async def drain(self, timeout: float) -> None:
+        """Server shutdown: let what runs for every connection finish (at
+        most ``timeout`` seconds), then close each, telling its client it may
+        reconnect; returns once they are closed (``close_timeout`` at most)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(d.settle() for d in list(self._dispatches.values())))
+        for connection in list(self.connections.values()):
+            connection.abort(allow_reconnect=True)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._options.close_timeout + 0.5):
+                await self._idle.wait()
+
     # -- handshake ---------------------------------------------------------------------
 
-    async def _handshake(self, transport: Transport, buffer: bytearray) -> HubProtocol | None:
+    async def _handshake(
+        self, transport: Transport, buffer: bytearray
+    ) -> tuple[HubProtocol, int] | None:
+        """The protocol and version the client asked for, once answered."""
         try:
             async with asyncio.timeout(self._options.handshake_timeout):
                 while True:
@@ -128,7 +184,7 @@ class HubConnectionHandler:
             await transport.send(write_handshake_response())
         except ConnectionError:
             return None
-        return protocol
+        return protocol, request.version
 
     async def _refuse(self, transport: Transport, error: str) -> None:
         try:
@@ -150,10 +206,14 @@ class HubConnectionHandler:
         parse = connection.protocol.parse
         exceeds = connection.protocol.exceeds
         limit = self._options.max_message_size
+        replay = connection.replay
+        generation = connection.generation
         try:
             while True:
                 if buffer:
                     for message in parse(buffer):
+                        if replay is not None and not self._stateful(connection, replay, message):
+                            continue
                         if isinstance(message, PingMessage):
                             connection.timeout_armed = True
                         elif isinstance(message, CloseMessage):
@@ -170,9 +230,18 @@ class HubConnectionHandler:
                             return False
                 data = await connection.receive()
                 if data is None:
+                    if replay is not None and await connection.wait_for_resume(
+                        self._options.disconnect_timeout, generation
+                    ):
+                        buffer.clear()  # a message the old transport cut short
+                        generation = connection.generation
+                        continue
                     if buffer and not connection.aborted:
                         raise ProtocolError("Connection terminated while reading a message.")
                     return False
+                if connection.generation != generation:  # from a new transport
+                    buffer.clear()
+                    generation = connection.generation
                 buffer += data
                 if limit is not None and len(buffer) > limit and exceeds(buffer, limit):
                     raise ProtocolError(
@@ -185,6 +254,27 @@ class HubConnectionHandler:
             logger.debug("closing connection %s: %s", connection.connection_id, exc)
             connection.abort(exc)
             return False
+
+    @staticmethod
+    def _stateful(connection: Connection, replay: ReplayBuffer, message: HubMessage) -> bool:
+        """Stateful reconnect's part of reading a message: False when it is
+        not to be handled (a duplicate, an Ack or a Sequence, or anything
+        before the client's Sequence after a reconnect)."""
+        handle, ack = replay.accept(message)
+        if ack:
+            connection.schedule_ack()
+        if not handle:
+            return False
+        if isinstance(message, AckMessage):
+            connection.acknowledged(message.sequence_id)
+            return False
+        if isinstance(message, SequenceMessage):
+            try:
+                replay.reset_sequence(message.sequence_id)
+            except SequenceError as exc:
+                raise ProtocolError(str(exc)) from None
+            return False
+        return True
 
     # -- the end -----------------------------------------------------------------------
 

@@ -216,7 +216,13 @@ class LongPollingTransport(HttpTransport):
             await self._drained.wait()
 
     async def close(self, *, error: bool = False) -> None:
+        """End the connection, and return once a poll has taken what is left
+        (the Close message, say): the caller bounds the wait. Without it, a
+        server shutting down would be gone before the client's next poll."""
         self.abort()
+        while self._outbound:
+            self._drained.clear()
+            await self._drained.wait()
 
     def abort(self) -> None:
         # Nothing here waits on the client: polls still take what is buffered,

@@ -58,6 +58,16 @@ class HubOptions:
     #: Long Polling, or take its long polls. Every current official client
     #: asks for version 1; set 1 to refuse older ones.
     min_negotiate_version: int = 0
+    #: Offer stateful reconnect (ASP.NET Core's ``AllowStatefulReconnects``):
+    #: a client that asks (the official clients' ``withStatefulReconnect()``)
+    #: and connects over WebSockets gets its connection back after a dropped
+    #: socket, within ``disconnect_timeout``, with every message either side
+    #: had not acknowledged sent again, in order.
+    allow_stateful_reconnects: bool = False
+    #: Bytes of unacknowledged messages kept per connection for that; past
+    #: them the server sends no more until the client acknowledges (replies
+    #: wait, others' messages meet ``slow_client_policy``).
+    stateful_reconnect_buffer_size: int = 100_000
     #: How long a long poll is held open when there is nothing to send.
     long_poll_timeout: float = 90.0
     #: A negotiated connection that no transport picks up within this time is
@@ -72,6 +82,10 @@ class HubOptions:
     slow_client_policy: Literal["close", "drop"] = "close"
     #: How long the server waits for the client's close frame.
     close_timeout: float = 5.0
+    #: Server shutdown (SIGTERM, see ``HubRoute.lifespan``): how long calls
+    #: and streams in flight may take to finish before every client is told
+    #: to reconnect and its connection closed.
+    shutdown_timeout: float = 10.0
     #: How long a client result (``await clients.client(id).method(...)``)
     #: may take before it fails with ``TimeoutError``; ``None`` waits forever.
     client_result_timeout: float | None = 30.0

@@ -12,6 +12,7 @@ from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
 
 from hubgen.protocol import get_protocol
+from hubgen.server import shutdown
 from hubgen.server.authorization import Rules, hub_rules, method_rules
 from hubgen.server.clients import ClientProxy, HubClients, SingleClientProxy
 from hubgen.server.dispatcher import HubDispatcher
@@ -173,15 +174,33 @@ class HubRoute(BaseRoute, Generic[H]):
         await self.lifetime.close()
         self._started = None
 
+    async def drain(self, timeout: float | None = None) -> None:
+        """Shut the hub down gracefully: take no new connection, let calls and
+        streams in flight finish (``timeout``, by default
+        ``HubOptions.shutdown_timeout``, seconds at most), then close every
+        connection, on every transport, with a Close message that lets its
+        client reconnect (to this process when it is back, or another)."""
+        await self._endpoint.drain(self.options.shutdown_timeout if timeout is None else timeout)
+
     @contextlib.asynccontextmanager
-    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+    async def lifespan(
+        self, app: object = None, *, graceful_shutdown: bool = True
+    ) -> AsyncIterator[None]:
         """The route's start and close as a Starlette lifespan:
         ``Starlette(routes=[hub], lifespan=hub.lifespan)``. Several hubs:
-        enter each one's in the application's own lifespan."""
+        enter each one's in the application's own lifespan.
+
+        While it runs, a SIGTERM or SIGINT first drains the hub
+        (:meth:`drain`), then reaches the server (``hubgen.server.shutdown``):
+        uvicorn would otherwise drop every connection before the lifespan's
+        shutdown could tell anyone."""
         await self.start()
+        hooked = graceful_shutdown and shutdown.hook.register(self, self.drain)
         try:
             yield
         finally:
+            if hooked:
+                shutdown.hook.unregister(self)
             await self.close()
 
     # -- Starlette routing -------------------------------------------------------------

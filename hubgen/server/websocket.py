@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,9 @@ class WebSocketTransport(Transport):
         self._receive = receive
         self._send = send
         self._socket = server_socket(receive)
+        #: Set once the connection is done with this socket (closed, dropped,
+        #: or replaced by a stateful reconnect's new one).
+        self.finished = asyncio.Event()
         self._binary = False
         #: Neither side has closed the socket yet.
         self._open = True
@@ -71,13 +75,19 @@ class WebSocketTransport(Transport):
             raise TransportClosed(str(exc)) from exc
 
     async def close(self, *, error: bool = False) -> None:
+        self.finished.set()
         if not self._open:
             return
         self._open = False
         with contextlib.suppress(OSError, RuntimeError):
             await self._send({"type": "websocket.close", "code": 1011 if error else 1000})
 
+    @property
+    def closing(self) -> bool:
+        return self._socket is not None and bool(self._socket.is_closing())
+
     def abort(self) -> None:
+        self.finished.set()
         self._open = False
         if self._socket is not None:
             drop_socket(self._socket)

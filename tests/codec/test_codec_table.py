@@ -1,19 +1,26 @@
 """The codec table (docs/codecs.md), row by row, for both wire formats: the
 wire value a contract value becomes, what the MessagePack protocol then packs
-(and reads back), and the naive-datetime rule."""
+(and reads back), the naive-datetime rule and the field naming policies."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from enum import IntEnum, StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pytest
-from pydantic import AwareDatetime, BaseModel, Field, NaiveDatetime
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NaiveDatetime,
+)
 
 from hubgen.codec import Codec, CodecError, WireFormat
+from hubgen.naming import FieldNaming
 from hubgen.protocol.messagepack import MessagePackHubProtocol
 from hubgen.protocol.messages import StreamItemMessage
 
@@ -227,3 +234,99 @@ def test_the_python_client_and_server_refuse_values_of_the_wrong_type() -> None:
         Codec(datetime, JSON).encode("2024-05-01")  # type: ignore[arg-type]
     with pytest.raises(CodecError, match="valid standard base64"):
         Codec(bytes, JSON).decode("not base64!")
+
+
+class Tagged(BaseModel):
+    model_config = ConfigDict(alias_generator=str.upper, populate_by_name=True)
+
+    kind: Literal["tagged"] = "tagged"
+    sent_at: datetime
+
+
+#: (policy, the wire names of Parent's fields); Tagged's are its aliases under any
+NAMINGS: list[tuple[FieldNaming, list[str]]] = [
+    (FieldNaming.CAMEL, ["shownAs", "child", "children", "byKey", "maybe"]),
+    (FieldNaming.PASCAL, ["shownAs", "Child", "Children", "ByKey", "Maybe"]),
+    (FieldNaming.PRESERVE, ["shownAs", "child", "children", "by_key", "maybe"]),
+]
+
+
+@pytest.mark.parametrize(("naming", "parent"), NAMINGS)
+@pytest.mark.parametrize("wire", [JSON, MSGPACK])
+def test_fields_travel_under_the_naming_policy_unless_aliased(
+    naming: FieldNaming, parent: list[str], wire: WireFormat
+) -> None:
+    """Nested models follow the policy too; an alias, from ``Field`` or the
+    model's ``alias_generator``, wins over any policy."""
+    value = Parent(
+        shownAs="p", child=Child(label="c"), children=[Child(label="d")], by_key={}, maybe=3
+    )
+    codec: Codec[Parent] = Codec(Parent, wire, field_naming=naming)
+    sent = through_messagepack(codec.encode(value)) if wire is MSGPACK else codec.encode(value)
+    assert list(sent) == parent
+    child = ["Label", "Weight"] if naming is FieldNaming.PASCAL else ["label", "weight"]
+    assert list(sent[parent[1]]) == child
+    assert list(sent[parent[2]][0]) == child
+    assert codec.decode(sent) == value
+    stamped = Tagged(sent_at=WHEN)
+    tagged_codec: Codec[Tagged] = Codec(Tagged, wire, field_naming=naming)
+    assert list(tagged_codec.encode(stamped)) == ["KIND", "SENT_AT"]
+    assert tagged_codec.decode(tagged_codec.encode(stamped)) == stamped
+
+
+def test_a_field_is_accepted_under_its_wire_name_only() -> None:
+    """A pascal codec does not bind the camelCase name (nor the reverse): a
+    peer on another policy gets a binding error, not a silently missing field."""
+    pascal: Codec[Child] = Codec(Child, JSON, field_naming=FieldNaming.PASCAL)
+    camel: Codec[Child] = Codec(Child, JSON)
+    assert pascal.decode({"Label": "x", "Weight": 2}) == Child(label="x", weight=2)
+    with pytest.raises(CodecError, match="Label: Field required"):
+        pascal.decode({"label": "x"})
+    with pytest.raises(CodecError, match="label: Field required"):
+        camel.decode({"Label": "x"})
+    # an extra key under another policy's name is ignored, as unknown keys are
+    assert pascal.decode({"Label": "x", "weight": 5}) == Child(label="x", weight=1)
+
+
+class Cat(BaseModel):
+    pet_type: Literal["cat"] = "cat"
+    lives: int = 9
+
+
+class Dog(BaseModel):
+    pet_type: Literal["dog"] = "dog"
+    good: bool = True
+
+
+class Bird(BaseModel):
+    species: Literal["bird"] = Field("bird", alias="type")
+
+
+class Fish(BaseModel):
+    species: Literal["fish"] = Field("fish", alias="type")
+
+
+class Owner(BaseModel):
+    pet: Annotated[Cat | Dog, Field(discriminator="pet_type")]
+    pets: list[Annotated[Cat | Dog, Field(discriminator="pet_type")]] = []
+    #: an aliased tag: its alias, whatever the policy
+    zoo: list[Annotated[Bird | Fish, Field(discriminator="species")]] = []
+
+
+@pytest.mark.parametrize("naming", list(FieldNaming))
+@pytest.mark.parametrize("wire", [JSON, MSGPACK])
+def test_a_discriminated_union_reads_its_tag_under_its_wire_name(
+    naming: FieldNaming, wire: WireFormat
+) -> None:
+    """The tag field travels under the policy's name (``petType``,
+    ``PetType``, ``pet_type``), and that is where decoding looks for it."""
+    value = Owner(pet=Dog(), pets=[Cat(), Dog(good=False)], zoo=[Bird(), Fish()])
+    codec: Codec[Owner] = Codec(Owner, wire, field_naming=naming)
+    sent = codec.encode(value)
+    tag = naming.apply("pet_type")
+    assert sent[naming.apply("pet")][tag] == "dog"
+    assert [pet[tag] for pet in sent[naming.apply("pets")]] == ["cat", "dog"]
+    assert [animal["type"] for animal in sent[naming.apply("zoo")]] == ["bird", "fish"]
+    assert codec.decode(sent) == value
+    with pytest.raises(CodecError, match="does not match any of the expected tags"):
+        codec.decode({**sent, naming.apply("pet"): {tag: "fish"}})

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from hubgen.codegen import GeneratedFile
@@ -20,28 +21,26 @@ BIN = Path(sys.executable).parent
 REPO_RULES = "E,F,W,I,UP,B,SIM,RUF,ASYNC,PT,C4,PIE,RET,FA"
 REPO_IGNORE = "RUF001,RUF002,RUF003"
 
-TSCONFIG = {
-    "compilerOptions": {
-        "strict": True,
-        "noEmit": True,
-        "noUnusedLocals": True,
-        "noUnusedParameters": True,
-        "noImplicitReturns": True,
-        "noImplicitOverride": True,
-        "noFallthroughCasesInSwitch": True,
-        "noUncheckedIndexedAccess": True,
-        "exactOptionalPropertyTypes": True,
-        "verbatimModuleSyntax": True,
-        "isolatedModules": True,
-        "module": "nodenext",
-        "moduleResolution": "nodenext",
-        "target": "es2022",
-        "lib": ["es2022"],
-        "types": [],
-        "skipLibCheck": True,
-    },
-    "include": ["**/*.ts"],
-    "exclude": ["node_modules"],
+#: The compiler options of the TypeScript checks: the strictest flags, and no
+#: lib beyond ES2022 (no DOM, no esnext.disposable) unless a check asks for one.
+TSC_OPTIONS: dict[str, object] = {
+    "strict": True,
+    "noEmit": True,
+    "noUnusedLocals": True,
+    "noUnusedParameters": True,
+    "noImplicitReturns": True,
+    "noImplicitOverride": True,
+    "noFallthroughCasesInSwitch": True,
+    "noUncheckedIndexedAccess": True,
+    "exactOptionalPropertyTypes": True,
+    "verbatimModuleSyntax": True,
+    "isolatedModules": True,
+    "module": "nodenext",
+    "moduleResolution": "nodenext",
+    "target": "es2022",
+    "lib": ["es2022"],
+    "types": [],
+    "skipLibCheck": True,
 }
 
 
@@ -111,15 +110,21 @@ def node_modules() -> Path:
     return modules
 
 
-def tsc_problems(directory: Path) -> str | None:
+def tsc_problems(directory: Path, lib: Sequence[str] = ("es2022",)) -> str | None:
     """``tsc --strict --noEmit`` with the strictest flags on every .ts file under
-    ``directory`` (given its own tsconfig and a link to tests/node's packages)."""
+    ``directory`` (given its own tsconfig and a link to tests/node's packages),
+    with the TypeScript libs ``lib``."""
     modules = node_modules()
     link = directory / "node_modules"
     if not link.exists():
         link.symlink_to(modules, target_is_directory=True)
     (directory / "package.json").write_text('{"type": "module"}\n', encoding="utf-8")
-    (directory / "tsconfig.json").write_text(json.dumps(TSCONFIG, indent=2), encoding="utf-8")
+    config = {
+        "compilerOptions": {**TSC_OPTIONS, "lib": list(lib)},
+        "include": ["**/*.ts"],
+        "exclude": ["node_modules"],
+    }
+    (directory / "tsconfig.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     node = shutil.which("node")
     assert node is not None, "node is needed for the TypeScript checks"
     tsc = modules / "typescript" / "bin" / "tsc"

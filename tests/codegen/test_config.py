@@ -44,6 +44,13 @@ def test_loads_nearest_pyproject_with_tool_hubgen(tmp_path: Path) -> None:
     assert find_config(nested) == (tmp_path / "pyproject.toml").resolve()
 
 
+def test_field_naming_policies(tmp_path: Path) -> None:
+    path = tmp_path / "hubgen.toml"
+    for fields in ("camel", "pascal", "preserve"):
+        path.write_text(f'contracts = ["a"]\n[naming]\nfields = "{fields}"\n', encoding="utf-8")
+        assert load_config(path).naming.to_ir() == ir.NamingDecl(fields=fields)
+
+
 def test_explicit_hubgen_toml_with_top_level_keys(tmp_path: Path) -> None:
     path = tmp_path / "hubgen.toml"
     path.write_text('contracts = ["a.b"]\n[python]\nout = "gen"\n', encoding="utf-8")
@@ -69,7 +76,7 @@ def test_missing_config_says_where_it_looked(tmp_path: Path) -> None:
         ('contracts = ["a-b"]', r"contracts: 'a-b' is not an importable module name"),
         (
             'contracts = ["a"]\n[tool.hubgen.naming]\nfields = "snake"',
-            r"naming\.fields: Input should be 'camel' or 'preserve'",
+            r"naming\.fields: Input should be 'camel', 'pascal' or 'preserve'",
         ),
         ('contracts = ["a"]\n[tool.hubgen.python]\ndir = "x"', r"python\.out: Field required"),
         ('contracts = ["a"]\npython-path = "src"', r"python-path: Input should be a valid list"),

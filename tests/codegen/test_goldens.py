@@ -44,9 +44,17 @@ def _client_runtime_ready() -> bool:
 
 
 def test_there_are_cases() -> None:
-    assert {"minimal", "chat", "alltypes", "palette", "shapes", "pets", "naming", "shared"} <= set(
-        CASE_NAMES
-    )
+    assert {
+        "minimal",
+        "chat",
+        "alltypes",
+        "palette",
+        "shapes",
+        "pets",
+        "naming",
+        "shared",
+        "pascal",
+    } <= set(CASE_NAMES)
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)

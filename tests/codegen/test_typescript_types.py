@@ -524,3 +524,147 @@ def test_parameter_names_beyond_ascii_and_reserved_ones(
     (web / "usage.ts").write_text(PARAMETERS_USAGE, encoding="utf-8")
     problems = tsc_problems(web)
     assert problems is None, problems
+
+
+STREAM_OPTIONS = """
+import type { HubConnection } from "@microsoft/signalr";
+import {
+  createSensorHub,
+  json,
+  type AbortSignalLike,
+  type HubStream,
+  type Reading,
+  type ReadingFilterInput,
+  type StreamOptions,
+} from "./pascal/index.js";
+
+export function streams(
+  connection: HubConnection,
+  signal: AbortSignalLike,
+  maybe: AbortSignalLike | undefined,
+  filter: ReadingFilterInput,
+  options: StreamOptions,
+): Array<HubStream<Reading>> {
+  const hub = createSensorHub(connection, { protocol: json });
+  return [
+    hub.readings(3),
+    // the options follow the last argument given
+    hub.readings(3, { signal }),
+    hub.readings(3, null, { signal: maybe }),
+    hub.readings(3, filter, options),
+    hub.readings(3, undefined, 0.5, options),
+    hub.readings(3, { MinValue: 1 }, 0.5, { signal }),
+    // in the place of the filter (a model), an object is a filter unless it
+    // holds an abort signal: {} is an empty filter, not empty options
+    hub.readings(3, {}),
+    hub.readings(3, filter),
+    hub.readings(3, { SensorIds: ["a"] }),
+    // @ts-expect-error options in the place of a model need their signal
+    hub.readings(3, { signal: maybe }),
+    // @ts-expect-error so do options of an unknown shape there
+    hub.readings(3, options),
+    // @ts-expect-error the fields are PascalCase on the wire, and so in the filter
+    hub.readings(3, { minValue: 1 }),
+    // @ts-expect-error a signal alone is not options
+    hub.readings(3, signal),
+    // @ts-expect-error the options come last
+    hub.readings(3, { signal }, 0.5),
+    // @ts-expect-error nothing after them
+    hub.readings(3, null, 0.5, { signal }, 1),
+    // @ts-expect-error a number where the filter goes
+    hub.readings(3, 0.5, { signal }),
+  ];
+}
+
+export const reading: Reading = {
+  SensorId: "a",
+  Value: 1,
+  TakenAt: "2024-01-01T00:00:00Z",
+  unitCode: "C",
+};
+// @ts-expect-error the fields are PascalCase, but for the aliased one
+export const camel: Reading = { sensorId: "a", value: 1, takenAt: "x", unitCode: "C" };
+"""
+
+
+def test_stream_options_follow_the_last_argument_given(tmp_path: Path) -> None:
+    """``readings(count, where: ReadingFilter | None = None, delay = 0.0)``:
+    options may follow ``count``, ``where`` or ``delay``; where they stand for
+    the model they must hold their signal, so that neither tsc nor the
+    runtime can take one for the other."""
+    problems = compile_with_cases(tmp_path, STREAM_OPTIONS, {"pascal": "web/generated"})
+    assert problems is None, problems
+
+
+USING = """
+import type { HubConnection } from "@microsoft/signalr";
+import {
+  createChatHub,
+  registerChatClient,
+  type Disposable,
+  type HubSubscription,
+} from "./chat/index.js";
+
+export function scoped(connection: HubConnection): number {
+  const hub = createChatHub(connection);
+  using registration = hub.register({ messageReceived: () => undefined });
+  using one = hub.onConfirm(async () => true);
+  using client = registerChatClient(connection, {});
+  using subscription = hub.ticker("HUB").subscribe({
+    next: (price: number) => void price,
+    error: () => {},
+    complete: () => {},
+  });
+  const disposables: Disposable[] = [registration, one, client];
+  const subscriptions: Array<HubSubscription<number>> = [subscription];
+  // they are the lib's Disposables as well
+  const stack = new DisposableStack();
+  stack.use(hub.register({}));
+  stack.use(subscriptions[0]);
+  stack.dispose();
+  return disposables.length;
+}
+"""
+
+WITHOUT_USING = """
+import type { HubConnection } from "@microsoft/signalr";
+import { createChatHub, type Disposable, type HubSubscription } from "./chat/index.js";
+
+export function unscoped(connection: HubConnection): void {
+  const hub = createChatHub(connection);
+  const registration: Disposable = hub.register({ messageReceived: () => undefined });
+  const subscription: HubSubscription<number> = hub.ticker("HUB").subscribe({
+    next: (price: number) => void price,
+    error: () => {},
+    complete: () => {},
+  });
+  registration.dispose();
+  subscription.dispose();
+  // @ts-expect-error this lib has no Symbol.dispose, and the package declares none
+  void Symbol.dispose;
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("lib", "usage"),
+    [
+        (["es2022", "esnext.disposable"], USING),
+        (["esnext"], USING),
+        (["es2022", "dom", "esnext.disposable"], USING),
+        (["es2022"], WITHOUT_USING),
+        (["es2022", "dom"], WITHOUT_USING),
+    ],
+    ids=["esnext.disposable", "esnext", "dom-and-disposable", "es2022", "dom"],
+)
+def test_registrations_and_subscriptions_work_with_using(
+    tmp_path: Path, lib: list[str], usage: str
+) -> None:
+    """With a lib that declares ``Symbol.dispose``, what ``register``,
+    ``on<Method>``, ``register<Client>`` and ``subscribe`` return is disposable
+    by ``using``; with one that does not, the same sources compile, and the
+    package adds no ``Symbol.dispose`` of its own to the consumer's globals."""
+    shutil.copytree(CASES / "chat" / "expected" / "web" / "generated", tmp_path / "chat")
+    (tmp_path / "usage.ts").write_text(usage, encoding="utf-8")
+    problems = tsc_problems(tmp_path, lib)
+    assert problems is None, problems

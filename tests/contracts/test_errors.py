@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hubgen.contracts import ContractError, ContractErrors, ErrorCode, analyze
-from hubgen.ir import SourceLocation
+from hubgen.ir import NamingDecl, SourceLocation
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = "tests/contracts/fixtures/errors"
@@ -74,6 +74,53 @@ def test_syntax_error_points_at_the_error(tmp_path: Path) -> None:
     assert _errors(f"{package}.contract", root=tmp_path, python_path=(tmp_path,)) == [
         f"{package}/contract.py:3:10: HG002 cannot import '{package}.contract': "
         "SyntaxError: '[' was never closed"
+    ]
+
+
+POLICY_DEPENDENT = """\
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import AliasChoices, BaseModel, Field
+
+import hubgen
+
+
+class Reading(BaseModel):
+    sent_at: datetime
+    logged_at: datetime = Field(alias="SentAt")
+    device_id: str = Field(validation_alias=AliasChoices("device_id", "deviceId"))
+
+
+class Client(Protocol):
+    async def ping(self) -> None: ...
+
+
+@hubgen.hub(client=Client)
+class ReadingHub(Protocol):
+    async def record(self, reading: Reading) -> None: ...
+"""
+
+
+def test_wire_names_are_checked_under_the_field_naming_policy(tmp_path: Path) -> None:
+    """A contract fine in camelCase may not be in PascalCase: an alias that was
+    another name now collides (HG055), and validation aliases no longer hold
+    the name the field is sent under (HG056)."""
+    package = _project(tmp_path, {"contract.py": POLICY_DEPENDENT})
+    modules = [f"{package}.contract"]
+    camel = analyze(modules, root=tmp_path, python_path=(tmp_path,))
+    assert [f.wire_name for f in camel.model("Reading").fields] == ["sentAt", "SentAt", "deviceId"]
+    with pytest.raises(ContractErrors) as caught:
+        analyze(modules, root=tmp_path, python_path=(tmp_path,), naming=NamingDecl(fields="pascal"))
+    path = "(ReadingHub.record → parameter 'reading' → Reading"
+    assert [str(e) for e in caught.value.errors] == [
+        f"{package}/contract.py:13:5: HG055 fields 'sent_at' and 'logged_at' of model 'Reading' "
+        f"would both be sent as 'SentAt'; give one of them another alias {path}.logged_at)",
+        f"{package}/contract.py:14:5: HG056 field 'device_id' of model 'Reading' is sent as "
+        "'DeviceId' but accepted as 'device_id', 'deviceId': use Field(alias=...) so both "
+        f"directions agree {path}.device_id)",
     ]
 
 

@@ -367,7 +367,7 @@ def test_fields_wire_names_defaults_and_docs() -> None:
             "legacyCode",
             True,
             DefaultValue(json_value="", python="''"),
-            "Sent as legacyCode (or legacy_code); also accepted as 'code'.",
+            "Sent under the field naming policy's name, which it accepts; also accepted as 'code'.",
         ),
     ]
     # An inherited field points at the base class that declares it.
@@ -420,10 +420,37 @@ def test_naming_policies() -> None:
     ]
 
 
+def test_pascal_field_naming() -> None:
+    """What .NET services often send: every field in PascalCase but the aliased ones."""
+    pascal = NamingDecl(fields="pascal")
+    contract = _analyze("models", naming=pascal)
+    assert contract.naming == pascal
+    assert [m.wire_name for m in contract.hubs[1].methods] == ["Get", "Put"]
+    assert [f.wire_name for f in contract.model("Item").fields] == [
+        "CreatedBy",
+        "SKU",
+        "title",
+        "Unit",
+        "Level",
+        "PriceCents",
+        "Dimensions",
+        "Tags",
+        "LegacyCode",
+    ]
+    # a discriminated union reads its tag under its wire name
+    owner = contract.model("Owner")
+    assert [f.wire_name for f in owner.fields] == ["Pet", "Pets", "Favorite"]
+    assert owner.fields[0].type == UnionType(
+        members=[ModelRef(name="Cat"), ModelRef(name="Dog")], discriminator="Kind"
+    )
+    # an alias_generator's names are aliases: they win too
+    assert [f.wire_name for f in contract.model("SnakeCase").fields] == ["first_name"]
+
+
 # --------------------------------------------------------------------------- runtime agreement
 
 
-@pytest.mark.parametrize("naming", [FieldNaming.CAMEL, FieldNaming.PRESERVE])
+@pytest.mark.parametrize("naming", list(FieldNaming))
 def test_wire_names_are_what_the_codecs_send(naming: FieldNaming) -> None:
     contract = _analyze("models", naming=NamingDecl(fields=naming.value))
     m = models_fixture

@@ -5,10 +5,14 @@ of the peer range the package declares (pinned by the consumer's lock). There a
 consumer compiles with the strictest flags, a file of mistakes compiles only
 because every ``@ts-expect-error`` line is an error, and the consumer runs in
 Node against the echo hub: calls, streams with ``for await``, ``break`` and an
-``AbortSignal`` (the server sees the cancellations), uploads (an async
-generator, a ``Subject``, a hub stream), client results, receivers and their
-disposal, MessagePack's wire types, and a connection the application built,
-wrapped with the protocol it uses (and refused when it uses another).
+``AbortSignal`` (the server sees the cancellations), options right after the
+required arguments, uploads (an async generator, a ``Subject``, a hub stream),
+client results, receivers and their disposal (by ``dispose()``, by ``using``,
+and without ``Symbol.dispose``), MessagePack's wire types, and a connection the
+application built, wrapped with the protocol it uses (and refused when it uses
+another). The Node project's lib has ``esnext.disposable``; a second project,
+a browser's (ES2022 and DOM only, no ``@types/node``), compiles the package
+without ``Symbol.dispose`` declared anywhere.
 
 The package is tests/node/echo-client, generated from tests/apps/echo (its
 hubgen.toml); the consumers are tests/node/consumer/.
@@ -31,7 +35,7 @@ import pytest
 from starlette.applications import Starlette
 
 from hubgen.codegen.typescript import SIGNALR_PEER_RANGE
-from hubgen.server import HubRoute
+from hubgen.server import HubOptions, HubRoute
 from tests.apps.echo.hub import EchoHubImpl
 from tests.support.node import NODE_DIR, ensure_node_modules
 from tests.support.server import serve
@@ -67,6 +71,7 @@ def npm(*args: str, cwd: Path, timeout: float = 600) -> str:
 
 
 def tsc(project: Path) -> subprocess.CompletedProcess[str]:
+    """tsc on ``project``: a folder (its tsconfig.json) or a tsconfig file."""
     tsc = ensure_node_modules() / "node_modules" / "typescript" / "bin" / "tsc"
     return subprocess.run(
         ["node", str(tsc), "-p", str(project)],
@@ -162,6 +167,14 @@ class RecordingEchoHub(EchoHubImpl):
 
     counters: ClassVar[list[tuple[int, int, str]]] = []  # (count, produced, how)
     ended: ClassVar[asyncio.Event]
+    #: For each ``whoami`` call: did its connection keep messages for a
+    #: stateful reconnect (the server's own record of it)?
+    stateful: ClassVar[list[bool]] = []
+
+    async def whoami(self) -> str:
+        connection = self.context._connection  # (the test reads the server's state)
+        self.stateful.append(connection.replay is not None)
+        return await super().whoami()
 
     async def counter(self, count: int, delay: float = 0.0) -> AsyncIterator[int]:
         produced, how = 0, "completed"
@@ -195,11 +208,27 @@ def consumer_project(work: Path, version: str, tarball: Path) -> Path:
     assert not installed.is_symlink()
     assert sorted(p.name for p in installed.iterdir()) == ["README.md", "dist", "package.json"]
     (project / "src").mkdir()
-    for name in ("usage.ts", "mistakes.ts"):
+    for name in ("usage.ts", "mistakes.ts", "browser.ts"):
         shutil.copy(CONSUMERS / name, project / "src" / name)
-    options = {**STRICT_OPTIONS, "rootDir": "src", "outDir": "out", "skipLibCheck": False}
+    # a Node.js application, whose lib declares Symbol.dispose (for `using`)
+    options = {
+        **STRICT_OPTIONS,
+        "lib": ["ES2022", "DOM", "ESNext.Disposable"],
+        "rootDir": "src",
+        "outDir": "out",
+        "skipLibCheck": False,
+    }
     (project / "tsconfig.json").write_text(
-        json.dumps({"compilerOptions": options, "include": ["src"]}, indent=2), encoding="utf-8"
+        json.dumps(
+            {"compilerOptions": options, "files": ["src/usage.ts", "src/mistakes.ts"]}, indent=2
+        ),
+        encoding="utf-8",
+    )
+    # a web page's: ES2022 and DOM, nothing that declares Symbol.dispose
+    browser = {**options, "lib": ["ES2022", "DOM"], "types": [], "noEmit": True}
+    (project / "tsconfig.browser.json").write_text(
+        json.dumps({"compilerOptions": browser, "files": ["src/browser.ts"]}, indent=2),
+        encoding="utf-8",
     )
     return project
 
@@ -231,19 +260,26 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
     project = consumer_project(tmp_path, version, packed.tarball)
     result = tsc(project)
     assert result.returncode == 0, f"tsc failed:\n{result.stdout}{result.stderr}"
+    result = tsc(project / "tsconfig.browser.json")
+    assert result.returncode == 0, f"tsc failed (browser):\n{result.stdout}{result.stderr}"
 
     RecordingEchoHub.counters = []
+    RecordingEchoHub.stateful = []
     RecordingEchoHub.ended = asyncio.Event()
-    app = Starlette(routes=[HubRoute("/echo", RecordingEchoHub)])
+    options = HubOptions(allow_stateful_reconnects=True)
+    app = Starlette(routes=[HubRoute("/echo", RecordingEchoHub, options=options)])
     async with serve(app) as base_url:
         steps = await run_consumer(project / "out" / "usage.js", f"{base_url}/echo")
         async with asyncio.timeout(5):  # the server ends cancelled streams on its own time
-            while len(RecordingEchoHub.counters) < 5:
+            while len(RecordingEchoHub.counters) < 7:
                 await RecordingEchoHub.ended.wait()
                 RecordingEchoHub.ended.clear()
 
     assert steps["echo"] == "hello"
     assert steps["add"] == 11
+    # create<Hub>(url, { statefulReconnect: true }) asks for it, and gets it
+    assert steps["statefulReconnect"] == "connected"
+    assert RecordingEchoHub.stateful.count(True) == 1  # that connection, and no other
     assert steps["echoItem"] == {
         "name": "thing",
         "quantity": 1,
@@ -256,6 +292,8 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
     assert steps["break"] == [0, 1, 2]
     assert steps["abort"] == {"items": [0, 1], "error": "Error: enough"}
     assert steps["abortedBefore"] == "AbortError: This operation was aborted"
+    assert steps["optionsAfterRequired"] == [0, 1, 2]
+    assert steps["abortedAfterRequired"] == "AbortError: This operation was aborted"
     assert steps["failingStream"] == (
         "Error: An error occurred on the server while streaming results. HubException: stream broke"
     )
@@ -271,6 +309,13 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
         "Error: An unexpected error occurred invoking 'AskCaller' on the server. "
         "HubException: Client didn't provide a result."
     )
+    # `using`: inside the block the handlers answer, after it they are gone
+    assert steps["usingAsk"] == 8
+    assert steps["usingMessages"] == ["inside"]
+    assert steps["usingAskAfter"] == steps["askAfterDispose"]
+    assert steps["usingSubscription"] == [0, 1]
+    # without Symbol.dispose, the registry symbol's method disposes
+    assert steps["disposeFallback"] == {"registryKey": "function", "messages": ["before"]}
     assert steps["messagepack"] == {
         "payload": [1, 2, 255],
         "createdAt": "2024-01-02T03:04:05.000Z",
@@ -290,14 +335,16 @@ async def test_a_consumer_installs_compiles_and_runs_the_package(
     assert steps["wrongProtocol"] == [refused, refused]
     assert "done" in steps
     # what the server saw: the counters read to their end ran to it (the
-    # first, the one uploaded back and the subscribed one), the other two were
-    # cancelled by the client long before theirs; the one with a signal
+    # first, the one with options only, the one uploaded back and the
+    # subscribed one), the other three were cancelled by the client long
+    # before theirs (by break, abort and using); the ones with a signal
     # aborted beforehand never started
-    assert [c for c in RecordingEchoHub.counters if c[0] != 1000] == [
+    assert [c for c in RecordingEchoHub.counters if c[0] < 999] == [
+        (3, 3, "completed"),
         (3, 3, "completed"),
         (4, 4, "completed"),
         (2, 2, "completed"),
     ]
-    cancelled = [c for c in RecordingEchoHub.counters if c[0] == 1000]
-    assert len(cancelled) == 2
+    cancelled = [c for c in RecordingEchoHub.counters if c[0] >= 999]
+    assert sorted(count for count, _, _ in cancelled) == [999, 1000, 1000]
     assert all(how == "cancelled" and produced < 100 for _, produced, how in cancelled)

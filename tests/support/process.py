@@ -68,14 +68,16 @@ async def serve_process(
     app: str = ECHO_APP,
     options: dict[str, object] | None = None,
     env: dict[str, str] | None = None,
+    port: int = 0,
 ) -> AsyncIterator[ServerProcess]:
     """``python -m uvicorn APP --factory`` on a loopback socket this process
     binds (handed over with ``--fd``, so there is no port race); yields once
     the hub answers a negotiate. The server is killed at the end of the block
-    if it is still running."""
+    if it is still running. ``port`` 0 takes a free one; another one (a
+    server started again where one ran) must be free."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
+    listener.bind(("127.0.0.1", port))
     port = listener.getsockname()[1]
     command: Sequence[str] = [
         sys.executable,

@@ -26,7 +26,10 @@ class ChatStore:
     """Who is online, rooms with their recent messages and members, in memory.
     Private messages are delivered, not kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, sees_everyone: bool = True) -> None:
+        #: Whether everyone online is connected here: false when several
+        #: server processes share the hub (on Redis), each seeing its own.
+        self.sees_everyone = sees_everyone
         self.history: dict[str, deque[ChatMessage]] = {}
         self.members: dict[str, dict[str, str]] = {}  # room -> connection id -> user
         self.online: dict[str, set[str]] = {}  # user -> connection ids
@@ -100,7 +103,7 @@ class ChatHub(ChatHubBase):
         return message
 
     async def send_private(self, to_user: str, text: str) -> PrivateMessage:
-        if not self.store.online.get(to_user):
+        if self.store.sees_everyone and not self.store.online.get(to_user):
             raise HubError(f"'{to_user}' is not online.")
         message = PrivateMessage(
             id=uuid.uuid4(),

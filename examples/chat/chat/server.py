@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from hubgen.server import HubOptions, HubRoute
+from hubgen.server import HubLifetimeManager, HubOptions, HubRoute, InMemoryLifetimeManager
 from hubgen.server.authentication import BearerAuthBackend, RedactAccessToken
 
 from .auth import Login, Tokens, passphrase_from_environment
@@ -36,6 +37,19 @@ log = logging.getLogger(__name__)
 _REDACT = RedactAccessToken()
 
 
+def lifetime_from_environment() -> HubLifetimeManager:
+    """On Redis when ``CHAT_REDIS_URL`` names one (several server processes:
+    messages reach every user wherever they connected; the message history
+    and who is online stay each process's own), else in memory."""
+    url = os.environ.get("CHAT_REDIS_URL")
+    if url:
+        from hubgen.server.redis import RedisLifetimeManager  # needs hubgen[redis]
+
+        log.info("the chat hub scales out on Redis at %s", url)
+        return RedisLifetimeManager(url)
+    return InMemoryLifetimeManager()
+
+
 def create_app(
     options: HubOptions | None = None,
     *,
@@ -47,11 +61,18 @@ def create_app(
     at ``/login``, the web page at ``/``. ``hub_class`` is a ``ChatHub``
     subclass to use instead; ``tokens`` and ``passphrase`` default to the
     environment's (``chat.auth``)."""
-    store = ChatStore()
+    lifetime = lifetime_from_environment()
+    store = ChatStore(sees_everyone=isinstance(lifetime, InMemoryLifetimeManager))
     tokens = tokens or Tokens.from_environment()
     if passphrase is None:
         passphrase = passphrase_from_environment()
-    hub = HubRoute("/chat", hub_class, factory=lambda: hub_class(store), options=options)
+    hub = HubRoute(
+        "/chat",
+        hub_class,
+        factory=lambda: hub_class(store),
+        options=options,
+        lifetime=lifetime,
+    )
     if not (WEB_ROOT / "build" / "app.js").is_file():
         log.warning(
             "the chat page's script is not built (%s is missing): the hub works, the "
@@ -60,11 +81,11 @@ def create_app(
         )
 
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # here rather than in main(): uvicorn sets its loggers up after that
         logging.getLogger("uvicorn.access").addFilter(_REDACT)
-        yield
-        await hub.close()
+        async with hub.lifespan(app):
+            yield
 
     login = Route("/login", Login(tokens, passphrase).handle, methods=["POST"])
     page = Mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web")
@@ -90,7 +111,8 @@ def main() -> None:
         description="Serve the hubgen chat example.",
         epilog="Environment: CHAT_PASSPHRASE, the passphrase to sign in with (made up and "
         "logged when unset); CHAT_JWT_SECRET, the key tokens are signed with (made up "
-        "when unset).",
+        "when unset; give every process the same one); CHAT_REDIS_URL, a Redis for "
+        "several server processes (memory when unset).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -31,6 +31,17 @@ class _Param:
     optional: bool
     default: str | None
     upload: bool
+    #: Its values may be plain objects (a model, a ``Record``): a stream's
+    #: options in its place must hold their signal (``SignalOptions``)
+    objects: bool = False
+
+    def declaration(self) -> str:
+        """``name?: type`` (optional) or ``name: type``."""
+        return f"{self.name}{'?' if self.optional else ''}: {self.type}"
+
+    def argument(self) -> str:
+        """What the generated method passes to the official client for it."""
+        return f"toStreamResult({self.name})" if self.upload else self.name
 
 
 @dataclass
@@ -44,6 +55,64 @@ class _HubMethod:
     returns: str
     item: str
     kind: str
+
+    @property
+    def optional(self) -> list[_Param]:
+        """The trailing parameters a call may leave out."""
+        return [p for p in self.params if p.optional]
+
+    @property
+    def splits_options(self) -> bool:
+        """A stream whose options may follow any of its trailing optional
+        parameters: its implementation tells them apart (``streamArguments``)."""
+        return self.kind == "stream" and bool(self.optional)
+
+    def declarations(self) -> list[list[str]]:
+        """The interface's declarations of the method, line by line: one, or
+        for a stream with optional parameters, one per number of them given,
+        each followed by the options (``counter(count, options?)``,
+        ``counter(count, delay?, options?)``)."""
+        declared = [p.declaration() for p in self.params]
+        if self.kind != "stream":
+            lists = [declared]
+        else:
+            required = len(self.params) - len(self.optional)
+            lists = []
+            for given in range(required, len(self.params) + 1):
+                left_out = self.params[given] if given < len(self.params) else None
+                objects = left_out is not None and left_out.objects
+                options = "SignalOptions" if objects else "StreamOptions"
+                lists.append([*declared[:given], f"options?: {options}"])
+        head = f"{self.name}{self.type_parameters}"
+        return [signature(head, params, f": {self.returns};", "  ") for params in lists]
+
+    def implementation(self) -> list[str]:
+        """The implementation's signature, line by line: the interface's
+        parameters with their defaults; a stream's optional parameters and
+        options arrive as ``rest``."""
+        if self.splits_options:
+            required = [f"{p.name}: {p.type}" for p in self.params if not p.optional]
+            params = [*required, "...rest: unknown[]"]
+        else:
+            params = [
+                f"{p.name}: {p.type}" + (f" = {p.default}" if p.default is not None else "")
+                for p in self.params
+            ]
+            if self.kind == "stream":
+                params.append("options?: StreamOptions")
+        head = f"{self.name}{self.type_parameters}"
+        return signature(head, params, f": {self.returns} {{", "    ")
+
+    def split(self) -> str:
+        """``const [[delay = 0.0], options] = streamArguments(rest, [false]);``:
+        the optional parameters (their defaults where left out) and the options."""
+        names = ", ".join(f"{p.name} = {p.default}" for p in self.optional)
+        objects = ", ".join("true" if p.objects else "false" for p in self.optional)
+        return f"const [[{names}], options] = streamArguments(rest, [{objects}]);"
+
+    def arguments(self) -> str:
+        """``, count, delay``: the arguments after the wire name."""
+        return "".join(f", {p.argument()}" for p in self.params)
 
 
 @dataclass
@@ -121,9 +190,20 @@ def _params(
         elif not optional:
             kind = f"{kind} | undefined"
         name = artifacts.typescript_parameter(param.name, locals=locals)
-        out.append(_Param(name, kind, optional, default, param.stream))
+        out.append(_Param(name, kind, optional, default, param.stream, _objects(param.type)))
     out.reverse()
     return out
+
+
+def _objects(ref: ir.TypeRef) -> bool:
+    """Whether values of ``ref`` may be plain objects in TypeScript: a model, a
+    ``Record``, or a union holding one (arrays, ``Date`` and ``Uint8Array`` are
+    objects too, but none is taken for a stream's options)."""
+    if isinstance(ref, ir.NullableType):
+        return _objects(ref.inner)
+    if isinstance(ref, ir.UnionType):
+        return any(_objects(member) for member in ref.members)
+    return isinstance(ref, ir.ModelRef | ir.DictType | ir.TypeVarRef)
 
 
 def _method_types(method: ir.MethodDecl) -> Iterable[ir.TypeRef]:
@@ -297,6 +377,11 @@ def _hub_imports(
     if any(m.kind == "stream" for m in view.methods):
         values.append("toHubStream")
         runtime_types += ["HubStream", "StreamOptions"]
+    if any(m.splits_options for m in view.methods):
+        values.append("streamArguments")
+    declared = [line for m in view.methods for d in m.declarations() for line in d]
+    if any("options?: SignalOptions" in line for line in declared):
+        runtime_types.append("SignalOptions")
     if uploads:
         values.append("toStreamResult")
         runtime_types += ["Uploadable", "UploadOf"]

@@ -73,10 +73,10 @@ def mixed_import(values: Iterable[str], types: Iterable[str], module: str) -> st
     return import_statement(names, module)
 
 
-def signature(head: str, params: Sequence[str], tail: str) -> list[str]:
-    """``head(a, b)tail`` on one line when it fits in 100 columns, else one
-    parameter a line (as prettier prints it)."""
-    line = f"{head}({', '.join(params)}){tail}"
+def signature(head: str, params: Sequence[str], tail: str, indent: str = "") -> list[str]:
+    """``head(a, b)tail`` indented by ``indent``, on one line when it fits in
+    100 columns, else one parameter a line (as prettier prints it)."""
+    line = f"{indent}{head}({', '.join(params)}){tail}"
     if len(line) <= 100:
         return [line]
-    return [f"{head}(", *(f"  {p}," for p in params), f"){tail}"]
+    return [f"{indent}{head}(", *(f"{indent}  {p}," for p in params), f"{indent}){tail}"]

@@ -134,6 +134,14 @@ class EchoHub(Protocol):
 
     async def leave(self, group: str) -> None: ...
 
+    async def record(self, number: int) -> None:
+        """Keeps ``number`` in the connection's items (fire-and-forget calls)."""
+        ...
+
+    async def recorded(self) -> list[int]:
+        """The numbers this connection recorded, in the order they came."""
+        ...
+
     async def add_to_group(self, connection_id: str, group: str) -> None:
         """Adds another connection (on any server) to ``group``."""
         ...

@@ -126,6 +126,13 @@ class EchoHubImpl(EchoHubBase):
     async def leave(self, group: str) -> None:
         await self.groups.remove(self.context.connection_id, group)
 
+    async def record(self, number: int) -> None:
+        self.context.items.setdefault("recorded", []).append(number)
+
+    async def recorded(self) -> list[int]:
+        numbers: list[int] = self.context.items.get("recorded", [])
+        return numbers
+
     async def add_to_group(self, connection_id: str, group: str) -> None:
         await self.groups.add(connection_id, group)
 
@@ -205,9 +212,11 @@ class EchoHubImpl(EchoHubBase):
             yield n * 2
 
 
-def create_app(options: HubOptions | None = None) -> Starlette:
+def create_app(options: HubOptions | None = None, *, lifespan: bool = False) -> Starlette:
+    """The echo hub at ``/echo``; with ``lifespan``, its route's lifespan
+    (graceful shutdown on SIGTERM) runs the app's."""
     route = HubRoute("/echo", EchoHubImpl, options=options)
-    app = Starlette(routes=[route])
+    app = Starlette(routes=[route], lifespan=route.lifespan if lifespan else None)
     app.state.hub = route
     return app
 
@@ -220,7 +229,7 @@ def app_from_environment() -> Starlette:
     options = HubOptions(**json.loads(os.environ.get("ECHO_HUB_OPTIONS") or "{}"))
     redis_url = os.environ.get("ECHO_REDIS_URL")
     if not redis_url:
-        return create_app(options)
+        return create_app(options, lifespan=True)
     from hubgen.server.redis import RedisBackplane, RedisLifetimeManager
 
     from .secure import create_secure_app

@@ -77,6 +77,12 @@ export async function mistakes(url: string): Promise<void> {
   }
   // @ts-expect-error the signal goes in the options
   hub.counter(3, 0, new AbortController().signal);
+  // @ts-expect-error also where the options follow the last required argument
+  hub.counter(3, new AbortController().signal);
+  // @ts-expect-error the options come last
+  hub.counter(3, { signal: new AbortController().signal }, 0.5);
+  // @ts-expect-error not options, not a delay
+  hub.counter(3, "0.5");
   async function* words(): AsyncGenerator<string> {
     yield "one";
   }

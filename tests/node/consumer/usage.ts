@@ -1,6 +1,7 @@
 // A consumer of the packed @hubgen-tests/echo-client package, as an application
-// would use it: installed from its tarball, compiled with the strictest flags,
-// run in Node against the echo hub by tests/e2e/test_typescript_package.py.
+// would use it: installed from its tarball, compiled with the strictest flags
+// and a lib with esnext.disposable (for `using`), run in Node against the echo
+// hub by tests/e2e/test_typescript_package.py.
 // Prints one JSON object a line: {"step": ..., "value": ...}.
 //
 // Usage: node usage.js <hub url>
@@ -15,7 +16,7 @@ import {
   registerEchoClient,
 } from "@hubgen-tests/echo-client";
 import { messagePack } from "@hubgen-tests/echo-client/messagepack";
-import { HubConnectionBuilder, LogLevel, Subject } from "@microsoft/signalr";
+import { HttpTransportType, HubConnectionBuilder, LogLevel, Subject } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 const url = process.argv[2];
@@ -95,6 +96,16 @@ try {
   report("abortedBefore", describe(error));
 }
 
+// the options may follow the last required argument: delay keeps its default
+// (taken for the delay, they would fail to bind on the server)
+const live = new AbortController();
+report("optionsAfterRequired", await collect(hub.counter(3, { signal: live.signal })));
+try {
+  await collect(hub.counter(6, { signal: AbortSignal.abort() }));
+} catch (error: unknown) {
+  report("abortedAfterRequired", describe(error));
+}
+
 try {
   await collect(hub.failingStream(2));
 } catch (error: unknown) {
@@ -136,7 +147,82 @@ try {
 } catch (error: unknown) {
   report("askAfterDispose", describe(error));
 }
+
+// `using`: the end of the block disposes the registrations it holds
+const scoped: string[] = [];
+{
+  using scopedReceiver = hub.register({ message: (text) => void scoped.push(text) });
+  using scopedAnswer = hub.onAsk((question) => question.length * 2);
+  await hub.sendCaller("inside");
+  report("usingAsk", await hub.askCaller("four"));
+  void [scopedReceiver, scopedAnswer];
+}
+await hub.sendCaller("outside"); // no handler any more
+await hub.whoami();
+report("usingMessages", scoped);
+try {
+  await hub.askCaller("anyone?");
+  report("usingAskAfter", "answered");
+} catch (error: unknown) {
+  report("usingAskAfter", describe(error));
+}
+
+// ... and a subscription it holds: the stream is cancelled on the server
+const held: number[] = [];
+{
+  let twoArrived: () => void = () => {};
+  const arrived = new Promise<void>((resolve) => {
+    twoArrived = resolve;
+  });
+  using subscription = hub.counter(999, 0.01).subscribe({
+    next: (value: number | null) => {
+      if (value !== null && held.push(value) === 2) {
+        twoArrived();
+      }
+    },
+    error: () => {},
+    complete: () => {},
+  });
+  await arrived;
+  void subscription;
+}
+report("usingSubscription", held.slice(0, 2));
+
+// an engine without Symbol.dispose (Node.js before 18.18, older browsers):
+// the registry symbol esbuild's and Babel's lowering of `using` look up instead
+// (Node's own Symbol.dispose cannot be deleted: a stand-in Symbol lacks it)
+const engineSymbol = globalThis.Symbol;
+globalThis.Symbol = new Proxy((() => undefined) as unknown as SymbolConstructor, {
+  get: (_, key) => (key === "dispose" ? undefined : Reflect.get(engineSymbol, key)),
+});
+const fallbackMessages: string[] = [];
+const fallback = hub.register({ message: (text) => void fallbackMessages.push(text) });
+globalThis.Symbol = engineSymbol;
+const registryKey = Symbol.for("Symbol.dispose");
+const fallbackDispose: unknown = (fallback as unknown as Record<symbol, unknown>)[registryKey];
+await hub.sendCaller("before");
+if (typeof fallbackDispose === "function") {
+  fallbackDispose.call(fallback);
+}
+await hub.sendCaller("after");
+await hub.whoami();
+report("disposeFallback", {
+  registryKey: typeof fallbackDispose,
+  messages: fallbackMessages,
+});
 await hub.connection.stop();
+
+// stateful reconnect, over WebSockets: the server keeps the connection's
+// messages for a new socket (it records that it does, on whoami)
+const stateful = createEchoHub(url, {
+  statefulReconnect: { bufferSize: 200_000 },
+  transport: HttpTransportType.WebSockets,
+  logger: LogLevel.Error,
+});
+await stateful.connection.start();
+await stateful.whoami();
+report("statefulReconnect", stateful.connection.state === "Connected" ? "connected" : "not");
+await stateful.connection.stop();
 
 // MessagePack: bytes are Uint8Array and datetimes Date, as the types say
 const binary = createEchoHub(url, { protocol: messagePack, logger: LogLevel.Error });

@@ -35,6 +35,8 @@ HUB: Final = HubSpec(
         MethodSpec("send_item_to_all", "SendItemToAll"),
         MethodSpec("join", "Join"),
         MethodSpec("leave", "Leave"),
+        MethodSpec("record", "Record"),
+        MethodSpec("recorded", "Recorded"),
         MethodSpec("add_to_group", "AddToGroup"),
         MethodSpec("send_group", "SendGroup"),
         MethodSpec("send_others_in_group", "SendOthersInGroup"),

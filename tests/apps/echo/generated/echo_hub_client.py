@@ -33,6 +33,8 @@ _SEND_TO: Final[Method[None]] = HUB.method("send_to")
 _SEND_ITEM_TO_ALL: Final[Method[None]] = HUB.method("send_item_to_all")
 _JOIN: Final[Method[None]] = HUB.method("join")
 _LEAVE: Final[Method[None]] = HUB.method("leave")
+_RECORD: Final[Method[None]] = HUB.method("record")
+_RECORDED: Final[Method[list[int]]] = HUB.method("recorded")
 _ADD_TO_GROUP: Final[Method[None]] = HUB.method("add_to_group")
 _SEND_GROUP: Final[Method[None]] = HUB.method("send_group")
 _SEND_OTHERS_IN_GROUP: Final[Method[None]] = HUB.method("send_others_in_group")
@@ -126,6 +128,14 @@ class EchoHubClient(HubProxy):
 
     async def leave(self, group: str) -> None:
         await self._invoke(_LEAVE, group)
+
+    async def record(self, number: int) -> None:
+        """Keeps ``number`` in the connection's items (fire-and-forget calls)."""
+        await self._invoke(_RECORD, number)
+
+    async def recorded(self) -> list[int]:
+        """The numbers this connection recorded, in the order they came."""
+        return await self._invoke(_RECORDED)
 
     async def add_to_group(self, connection_id: str, group: str) -> None:
         """Adds another connection (on any server) to ``group``."""

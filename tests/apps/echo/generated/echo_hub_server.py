@@ -111,6 +111,14 @@ class EchoHubBase(Hub[EchoClientProxy, EchoClientSingleProxy]):
     async def leave(self, group: str) -> None: ...
 
     @abc.abstractmethod
+    async def record(self, number: int) -> None:
+        """Keeps ``number`` in the connection's items (fire-and-forget calls)."""
+
+    @abc.abstractmethod
+    async def recorded(self) -> list[int]:
+        """The numbers this connection recorded, in the order they came."""
+
+    @abc.abstractmethod
     async def add_to_group(self, connection_id: str, group: str) -> None:
         """Adds another connection (on any server) to ``group``."""
 

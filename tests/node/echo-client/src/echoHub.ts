@@ -17,6 +17,7 @@ import {
   expectProtocol,
   hubConnection,
   registerHandlers,
+  streamArguments,
   toHubStream,
   toStreamResult,
 } from "./runtime.js";
@@ -49,6 +50,10 @@ export interface EchoHub<W extends Wire = JsonWire> {
   sendItemToAll(item: ItemInput<W>): Promise<void>;
   join(group: string): Promise<void>;
   leave(group: string): Promise<void>;
+  /** Keeps ``number`` in the connection's items (fire-and-forget calls). */
+  record(number: number): Promise<void>;
+  /** The numbers this connection recorded, in the order they came. */
+  recorded(): Promise<number[]>;
   /** Adds another connection (on any server) to ``group``. */
   addToGroup(connectionId: string, group: string): Promise<void>;
   sendGroup(group: string, text: string): Promise<void>;
@@ -68,6 +73,7 @@ export interface EchoHub<W extends Wire = JsonWire> {
   swapTag(tag: string): Promise<string | null>;
   getHeader(name: string): Promise<string | null>;
   wrongResult(): Promise<number>;
+  counter(count: number, options?: StreamOptions): HubStream<number>;
   counter(count: number, delay?: number, options?: StreamOptions): HubStream<number>;
   failingStream(after: number, options?: StreamOptions): HubStream<number>;
   /**
@@ -76,7 +82,10 @@ export interface EchoHub<W extends Wire = JsonWire> {
    */
   refusedStream(reason: string, options?: StreamOptions): HubStream<number>;
   sumUpload<S extends Uploadable<number>>(numbers: UploadOf<S, number>): Promise<number>;
-  doubleUpload<S extends Uploadable<number>>(numbers: UploadOf<S, number>, options?: StreamOptions): HubStream<number>;
+  doubleUpload<S extends Uploadable<number>>(
+    numbers: UploadOf<S, number>,
+    options?: StreamOptions,
+  ): HubStream<number>;
   /**
    * Routes EchoClient calls from the server to the handlers `receiver`
    * has; `dispose()` removes exactly those handlers again.
@@ -184,6 +193,12 @@ export function createEchoHub<W extends Wire>(
     leave(group: string): Promise<void> {
       return connection.invoke<void>("Leave", group);
     },
+    record(number: number): Promise<void> {
+      return connection.invoke<void>("Record", number);
+    },
+    recorded(): Promise<number[]> {
+      return connection.invoke<number[]>("Recorded");
+    },
     addToGroup(connectionId: string, group: string): Promise<void> {
       return connection.invoke<void>("AddToGroup", connectionId, group);
     },
@@ -226,7 +241,8 @@ export function createEchoHub<W extends Wire>(
     wrongResult(): Promise<number> {
       return connection.invoke<number>("WrongResult");
     },
-    counter(count: number, delay: number = 0.0, options?: StreamOptions): HubStream<number> {
+    counter(count: number, ...rest: unknown[]): HubStream<number> {
+      const [[delay = 0.0], options] = streamArguments(rest, [false]);
       return toHubStream(() => connection.stream<number>("Counter", count, delay), options);
     },
     failingStream(after: number, options?: StreamOptions): HubStream<number> {
@@ -238,7 +254,10 @@ export function createEchoHub<W extends Wire>(
     sumUpload<S extends Uploadable<number>>(numbers: UploadOf<S, number>): Promise<number> {
       return connection.invoke<number>("SumUpload", toStreamResult(numbers));
     },
-    doubleUpload<S extends Uploadable<number>>(numbers: UploadOf<S, number>, options?: StreamOptions): HubStream<number> {
+    doubleUpload<S extends Uploadable<number>>(
+      numbers: UploadOf<S, number>,
+      options?: StreamOptions,
+    ): HubStream<number> {
       return toHubStream(() => connection.stream<number>("DoubleUpload", toStreamResult(numbers)), options);
     },
     register(receiver: Partial<EchoClient<W>>): Disposable {

@@ -7,14 +7,51 @@ import type {
   IHttpConnectionOptions,
   IHubProtocol,
   IRetryPolicy,
+  IStatefulReconnectOptions,
   IStreamResult,
   IStreamSubscriber,
   ISubscription,
 } from "@microsoft/signalr";
 
-/** Something to release: `dispose()` undoes what created it. */
-export interface Disposable {
+/**
+ * The global `Symbol.dispose`'s type where the TypeScript libs in use declare
+ * it (TypeScript 5.2+ with `esnext.disposable` or `esnext`, or `@types/node`),
+ * else `never`: the declarations below then ask for nothing of a consumer's
+ * `lib` settings.
+ */
+type DisposeSymbol = SymbolConstructor extends { readonly dispose: infer S }
+  ? Extract<S, symbol>
+  : never;
+
+/**
+ * `[Symbol.dispose](): void`, which `using` calls, where the libs declare
+ * `Symbol.dispose`; nothing where they do not.
+ */
+type SymbolDisposable = { [S in DisposeSymbol]: () => void };
+
+/**
+ * Something to release: `dispose()` undoes what created it, and so does the
+ * end of the block of a `using` declaration that holds it.
+ */
+export interface Disposable extends SymbolDisposable {
   dispose(): void;
+}
+
+/**
+ * The symbol `using` looks for: `Symbol.dispose`, read when a disposable is
+ * made (so a polyfill loaded after this module counts), or where the engine
+ * has none (before Node.js 18.18, older browsers), the registry symbol that
+ * esbuild's and Babel's lowering of `using` fall back to.
+ */
+function disposeSymbol(): symbol {
+  return (Symbol as { readonly dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose");
+}
+
+/** A {@link Disposable} whose `dispose()` and `[Symbol.dispose]()` call `dispose`. */
+function disposable(dispose: () => void): Disposable {
+  // `[Symbol.dispose]` where the libs declare it, nothing (to tsc) where not
+  const symbolDisposable = { [disposeSymbol()]: dispose } as SymbolDisposable;
+  return { ...symbolDisposable, dispose };
 }
 
 /**
@@ -70,6 +107,13 @@ export interface ConnectOptions<W extends Wire = JsonWire> extends IHttpConnecti
    * delays (0, 2, 10 and 30 seconds), the delays in milliseconds, or a policy.
    */
   reconnect?: boolean | number[] | IRetryPolicy;
+  /**
+   * Stateful reconnect over WebSockets (the official client's
+   * `withStatefulReconnect()`): a dropped socket is replaced without losing or
+   * repeating a message, when the server allows it
+   * (`HubOptions(allow_stateful_reconnects=True)`). `true`, or `{ bufferSize }`.
+   */
+  statefulReconnect?: boolean | IStatefulReconnectOptions;
   /** Close when the server sent nothing for this long (default 30 s). */
   serverTimeoutInMilliseconds?: number;
   /** Ping the server when nothing was sent for this long (default 15 s). */
@@ -122,6 +166,7 @@ function connect<W extends Wire>(url: string, options: ConnectOptions<W> | undef
   const {
     protocol,
     reconnect,
+    statefulReconnect,
     serverTimeoutInMilliseconds,
     keepAliveIntervalInMilliseconds,
     ...http
@@ -139,6 +184,11 @@ function connect<W extends Wire>(url: string, options: ConnectOptions<W> | undef
     builder.withAutomaticReconnect(reconnect);
   } else if (reconnect !== undefined && reconnect !== false) {
     builder.withAutomaticReconnect(reconnect);
+  }
+  if (statefulReconnect === true) {
+    builder.withStatefulReconnect();
+  } else if (statefulReconnect !== undefined && statefulReconnect !== false) {
+    builder.withStatefulReconnect(statefulReconnect);
   }
   const connection = builder.build();
   if (serverTimeoutInMilliseconds !== undefined) {
@@ -158,13 +208,77 @@ export interface AbortSignalLike {
   removeEventListener(type: "abort", listener: () => void): void;
 }
 
-/** Per-call options of a server-to-client stream. */
+/**
+ * Per-call options of a server-to-client stream. They follow the method's
+ * arguments: after all of them, or right after the last one given when
+ * parameters with defaults are left out (`hub.counter(3, { signal })`).
+ */
 export interface StreamOptions {
   /**
    * Aborting it cancels the stream on the server: a subscriber's `error` then
    * receives, and a `for await` loop throws, the signal's `reason`.
+   * (`undefined` is none, so that an optional signal can be passed on.)
    */
-  signal?: AbortSignalLike;
+  signal?: AbortSignalLike | undefined;
+}
+
+/**
+ * {@link StreamOptions} given in the place of a left-out parameter that may be
+ * an object (a model, a `Record`): they must hold their `signal`, which tells
+ * them from that parameter's value. Pass `undefined` for the parameter to give
+ * options without a signal.
+ */
+export interface SignalOptions extends StreamOptions {
+  signal: AbortSignalLike;
+}
+
+function isAbortSignal(value: unknown): value is AbortSignalLike {
+  const signal = value as Partial<AbortSignalLike> | null;
+  return (
+    typeof signal === "object" &&
+    signal !== null &&
+    typeof signal.aborted === "boolean" &&
+    typeof signal.addEventListener === "function"
+  );
+}
+
+/**
+ * Whether `value`, in the place of an optional parameter, is the call's
+ * options. `objects` says whether that parameter may be an object: then only
+ * options with an abort signal are (no value of a contract type is one: wire
+ * values are data); else any object but an array, a `Date` or binary data is
+ * (the other values such a parameter takes).
+ */
+function isStreamOptions(value: unknown, objects: boolean): value is StreamOptions {
+  if (typeof value !== "object" || value === null) {
+    return false;
+  }
+  if (objects) {
+    return isAbortSignal((value as StreamOptions).signal);
+  }
+  return !Array.isArray(value) && !(value instanceof Date) && !ArrayBuffer.isView(value);
+}
+
+/**
+ * A stream method's arguments after its required ones, `rest`, split into the
+ * values of its optional parameters and its options. `objects` says, for each
+ * optional parameter, whether it may be an object. Options after every
+ * optional parameter are known by their place; options in the place of a
+ * left-out one, by {@link isStreamOptions}. Values not given are `undefined`
+ * (the generated method supplies the defaults).
+ */
+export function streamArguments(
+  rest: readonly unknown[],
+  objects: readonly boolean[],
+): [unknown[], StreamOptions | undefined] {
+  if (rest.length > objects.length) {
+    return [rest.slice(0, objects.length), rest[objects.length] as StreamOptions | undefined];
+  }
+  const last = rest.length - 1;
+  if (last >= 0 && isStreamOptions(rest[last], objects[last] === true)) {
+    return [rest.slice(0, last), rest[last]];
+  }
+  return [rest.slice(), undefined];
 }
 
 /**
@@ -188,8 +302,14 @@ export interface StreamSubscriber<T> extends IStreamSubscriber<T> {
  * the invocation on the server.
  */
 export interface HubStream<T> extends IStreamResult<T>, AsyncIterable<T> {
-  subscribe: (subscriber: StreamSubscriber<T>) => ISubscription<T>;
+  subscribe: (subscriber: StreamSubscriber<T>) => HubSubscription<T>;
 }
+
+/**
+ * A subscription to a {@link HubStream}: `dispose()`, or the end of the block
+ * of a `using` declaration that holds it, cancels the stream on the server.
+ */
+export interface HubSubscription<T> extends ISubscription<T>, SymbolDisposable {}
 
 type Subscribe<T> = (subscriber: IStreamSubscriber<T>) => ISubscription<T>;
 
@@ -199,7 +319,10 @@ export function toHubStream<T>(start: () => IStreamResult<T>, options?: StreamOp
   const subscribe: Subscribe<T> = (subscriber) =>
     signal === undefined ? start().subscribe(subscriber) : subscribeUntilAborted(start, subscriber, signal);
   return {
-    subscribe,
+    subscribe(subscriber: IStreamSubscriber<T>): HubSubscription<T> {
+      const subscription = subscribe(subscriber);
+      return disposable(() => subscription.dispose());
+    },
     [Symbol.asyncIterator](): AsyncIterator<T> {
       return iterate(subscribe);
     },
@@ -402,7 +525,8 @@ type Handler = Parameters<HubConnection["on"]>[1];
 
 /**
  * Registers each present handler under its wire name; the returned
- * `Disposable` unregisters exactly those handlers.
+ * `Disposable` unregisters exactly those handlers (once: disposing it again
+ * does nothing).
  */
 export function registerHandlers(
   connection: HubConnection,
@@ -416,11 +540,9 @@ export function registerHandlers(
       registered.push([name, registeredHandler]);
     }
   }
-  return {
-    dispose(): void {
-      for (const [name, handler] of registered.splice(0)) {
-        connection.off(name, handler);
-      }
-    },
-  };
+  return disposable(() => {
+    for (const [name, handler] of registered.splice(0)) {
+      connection.off(name, handler);
+    }
+  });
 }

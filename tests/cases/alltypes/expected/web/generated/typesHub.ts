@@ -26,13 +26,37 @@ export interface TypesHub<W extends Wire = JsonWire> {
   readonly connection: HubConnection;
   echoScalars(value: Scalars<W>): Promise<Scalars<W>>;
   echoContainers(value: ContainersInput<W>): Promise<Containers<W>>;
-  primitives(text: string, count: number, ratio: number, flag: boolean, blob: W["bytes"], moment: W["datetime"], day: string, clock: string, span: string, ident: string, amount: string): Promise<string[]>;
-  withDefaults(text: string | undefined, count: number | undefined, ratio: number | undefined, flag: boolean | undefined, nothing: string | null | undefined, limit: number | undefined, requiredAfterStar: string): Promise<void>;
+  primitives(
+    text: string,
+    count: number,
+    ratio: number,
+    flag: boolean,
+    blob: W["bytes"],
+    moment: W["datetime"],
+    day: string,
+    clock: string,
+    span: string,
+    ident: string,
+    amount: string,
+  ): Promise<string[]>;
+  withDefaults(
+    text: string | undefined,
+    count: number | undefined,
+    ratio: number | undefined,
+    flag: boolean | undefined,
+    nothing: string | null | undefined,
+    limit: number | undefined,
+    requiredAfterStar: string,
+  ): Promise<void>;
   nothing(): Promise<void>;
   optionalResult(): Promise<Scalars<W> | null>;
   numbers(start: number, stop: number, options?: StreamOptions): HubStream<number>;
   models(options?: StreamOptions): HubStream<Containers<W>>;
-  uploadMany<S1 extends Uploadable<Scalars<W>>, S2 extends Uploadable<W["bytes"]>>(first: UploadOf<S1, Scalars<W>>, second: UploadOf<S2, W["bytes"]>, tag: string): Promise<Record<string, number>>;
+  uploadMany<S1 extends Uploadable<Scalars<W>>, S2 extends Uploadable<W["bytes"]>>(
+    first: UploadOf<S1, Scalars<W>>,
+    second: UploadOf<S2, W["bytes"]>,
+    tag: string,
+  ): Promise<Record<string, number>>;
   /**
    * Routes TypesClient calls from the server to the handlers `receiver`
    * has; `dispose()` removes exactly those handlers again.
@@ -80,10 +104,30 @@ export function createTypesHub<W extends Wire>(
     echoContainers(value: ContainersInput<W>): Promise<Containers<W>> {
       return connection.invoke<Containers<W>>("EchoContainers", value);
     },
-    primitives(text: string, count: number, ratio: number, flag: boolean, blob: W["bytes"], moment: W["datetime"], day: string, clock: string, span: string, ident: string, amount: string): Promise<string[]> {
+    primitives(
+      text: string,
+      count: number,
+      ratio: number,
+      flag: boolean,
+      blob: W["bytes"],
+      moment: W["datetime"],
+      day: string,
+      clock: string,
+      span: string,
+      ident: string,
+      amount: string,
+    ): Promise<string[]> {
       return connection.invoke<string[]>("Primitives", text, count, ratio, flag, blob, moment, day, clock, span, ident, amount);
     },
-    withDefaults(text: string | undefined = "it's \"quoted\"", count: number | undefined = -3, ratio: number | undefined = 0.5, flag: boolean | undefined = true, nothing: string | null | undefined = null, limit: number | undefined = 10, requiredAfterStar: string): Promise<void> {
+    withDefaults(
+      text: string | undefined = "it's \"quoted\"",
+      count: number | undefined = -3,
+      ratio: number | undefined = 0.5,
+      flag: boolean | undefined = true,
+      nothing: string | null | undefined = null,
+      limit: number | undefined = 10,
+      requiredAfterStar: string,
+    ): Promise<void> {
       return connection.invoke<void>("WithDefaults", text, count, ratio, flag, nothing, limit, requiredAfterStar);
     },
     nothing(): Promise<void> {
@@ -98,7 +142,11 @@ export function createTypesHub<W extends Wire>(
     models(options?: StreamOptions): HubStream<Containers<W>> {
       return toHubStream(() => connection.stream<Containers<W>>("Models"), options);
     },
-    uploadMany<S1 extends Uploadable<Scalars<W>>, S2 extends Uploadable<W["bytes"]>>(first: UploadOf<S1, Scalars<W>>, second: UploadOf<S2, W["bytes"]>, tag: string): Promise<Record<string, number>> {
+    uploadMany<S1 extends Uploadable<Scalars<W>>, S2 extends Uploadable<W["bytes"]>>(
+      first: UploadOf<S1, Scalars<W>>,
+      second: UploadOf<S2, W["bytes"]>,
+      tag: string,
+    ): Promise<Record<string, number>> {
       return connection.invoke<Record<string, number>>("UploadMany", toStreamResult(first), toStreamResult(second), tag);
     },
     register(receiver: Partial<TypesClient<W>>): Disposable {

@@ -8,6 +8,8 @@ export type {
   ConnectOptions,
   Disposable,
   HubStream,
+  HubSubscription,
+  SignalOptions,
   StreamOptions,
   StreamSubscriber,
   UploadOf,

@@ -46,7 +46,11 @@ export function createPaletteHub(
   const connection = hubConnection(target, options);
   return {
     connection,
-    paint(color: Color = "red", priority: Priority = 2, mode: "fast" | "safe" = "fast"): Promise<Swatch> {
+    paint(
+      color: Color = "red",
+      priority: Priority = 2,
+      mode: "fast" | "safe" = "fast",
+    ): Promise<Swatch> {
       return connection.invoke<Swatch>("Paint", color, priority, mode);
     },
     swatches(colors: Color[]): Promise<Partial<Record<Color, Swatch>>> {

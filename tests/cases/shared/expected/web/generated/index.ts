@@ -9,6 +9,8 @@ export type {
   ConnectOptions,
   Disposable,
   HubStream,
+  HubSubscription,
+  SignalOptions,
   StreamOptions,
   StreamSubscriber,
   UploadOf,

@@ -32,7 +32,9 @@ export interface TelemetryHub<W extends Wire = JsonWire> {
   /** Readings of ``device`` as they arrive. */
   watch(device: string, options?: StreamOptions): HubStream<Reading<W>>;
   /** Store uploaded snapshots; returns how many arrived. */
-  uploadSnapshots<S extends Uploadable<Snapshot<W>>>(snapshots: UploadOf<S, Snapshot<W>>): Promise<number>;
+  uploadSnapshots<S extends Uploadable<Snapshot<W>>>(
+    snapshots: UploadOf<S, Snapshot<W>>,
+  ): Promise<number>;
   /** Every device that ever reported. */
   devices(): Promise<string[]>;
   /**
@@ -99,7 +101,9 @@ export function createTelemetryHub<W extends Wire>(
     watch(device: string, options?: StreamOptions): HubStream<Reading<W>> {
       return toHubStream(() => connection.stream<Reading<W>>("Watch", device), options);
     },
-    uploadSnapshots<S extends Uploadable<Snapshot<W>>>(snapshots: UploadOf<S, Snapshot<W>>): Promise<number> {
+    uploadSnapshots<S extends Uploadable<Snapshot<W>>>(
+      snapshots: UploadOf<S, Snapshot<W>>,
+    ): Promise<number> {
       return connection.invoke<number>("UploadSnapshots", toStreamResult(snapshots));
     },
     devices(): Promise<string[]> {
