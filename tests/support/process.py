@@ -23,6 +23,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.server import OWNED_WS, owned_path
+
 ROOT = Path(__file__).parents[2]
 
 #: The factory uvicorn runs: the echo hub, its HubOptions from ECHO_HUB_OPTIONS.
@@ -71,7 +73,9 @@ async def serve_process(
     port: int = 0,
 ) -> AsyncIterator[ServerProcess]:
     """``python -m uvicorn APP --factory`` on a loopback socket this process
-    binds (handed over with ``--fd``, so there is no port race); yields once
+    binds (handed over with ``--fd``, so there is no port race), with
+    hubgen's own WebSocket protocol when the run asks for it
+    (``HUBGEN_TEST_WS=owned``, see ``tests.support.server``); yields once
     the hub answers a negotiate. The server is killed at the end of the block
     if it is still running. ``port`` 0 takes a free one; another one (a
     server started again where one ran) must be free."""
@@ -91,6 +95,8 @@ async def serve_process(
         "warning",
         *uvicorn_args,
     ]
+    if owned_path() and not any(arg == "--ws" or arg.startswith("--ws=") for arg in uvicorn_args):
+        command = [*command, "--ws", OWNED_WS]
     environment = {
         **os.environ,
         "ECHO_HUB_OPTIONS": json.dumps(options or {}),

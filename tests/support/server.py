@@ -1,8 +1,16 @@
-"""Real servers for tests: uvicorn on 127.0.0.1, port 0, in the test's event loop."""
+"""Real servers for tests: uvicorn on 127.0.0.1, port 0, in the test's event loop.
+
+The WebSocket implementation is uvicorn's default unless ``HUBGEN_TEST_WS``
+says ``owned``: then hubgen's own protocol (``hubgen.server.wsprotocol``)
+serves every WebSocket, so that the whole suite runs on both paths
+(``scripts/test`` runs it twice). A test that asks for an implementation by
+name gets that one either way.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
@@ -10,7 +18,27 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
-WebSocketImpl = Literal["auto", "none", "websockets", "websockets-sansio", "wsproto"]
+WebSocketImpl = Literal["auto", "none", "websockets", "websockets-sansio", "wsproto", "owned"]
+
+#: hubgen's own WebSocket protocol, as uvicorn's ``--ws`` takes it.
+OWNED_WS = "hubgen.server.wsprotocol:HubWebSocketProtocol"
+
+
+def owned_path() -> bool:
+    """Whether this run serves WebSockets with hubgen's own protocol
+    (``HUBGEN_TEST_WS=owned``)."""
+    choice = os.environ.get("HUBGEN_TEST_WS", "default")
+    if choice not in ("default", "owned"):
+        raise RuntimeError(f"HUBGEN_TEST_WS must be 'default' or 'owned', not {choice!r}")
+    return choice == "owned"
+
+
+def ws_option(ws: WebSocketImpl = "auto") -> str:
+    """uvicorn's ``ws`` setting for ``ws`` in this run: ``auto`` means the
+    run's choice (see :func:`owned_path`), ``owned`` hubgen's protocol."""
+    if ws == "owned" or (ws == "auto" and owned_path()):
+        return OWNED_WS
+    return ws
 
 
 @asynccontextmanager
@@ -23,7 +51,7 @@ async def serve(app: ASGIApp, *, ws: WebSocketImpl = "auto", port: int = 0) -> A
         app,
         host="127.0.0.1",
         port=port,
-        ws=ws,
+        ws=ws_option(ws),
         lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=2,
