@@ -273,7 +273,8 @@ class FrameReader:
                 need = start - pos
                 break
             limit = self.max_size
-            if limit is not None and self._fragment_size + length > limit:
+            if limit is not None and opcode < CLOSE and self._fragment_size + length > limit:
+                # (control frames are not messages: at most 125 bytes anyway)
                 raise FrameError(1009, f"message too big (more than {limit} bytes)")
             end = start + length
             if size < end:
