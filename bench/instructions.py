@@ -2,6 +2,7 @@
 does not depend on what else the machine is doing.
 
     python -m bench.instructions                      # echo, JSON, hubgen
+    python -m bench.instructions --ws uvicorn         # hubgen through ASGI, uvicorn's protocol
     python -m bench.instructions --protocol messagepack
     python -m bench.instructions --scenario broadcast --receivers 200
     python -m bench.instructions --app raw            # the raw WebSocket echo
@@ -10,6 +11,10 @@ does not depend on what else the machine is doing.
     python -m bench.instructions --uvicorn=--ws-per-message-deflate=true
     python -m bench.instructions --simulate           # cache misses, mispredicted branches
     python -m bench.instructions --profile            # where the time goes (cProfile)
+
+hubgen runs on its own WebSocket protocol (``hubgen.server.wsprotocol``)
+unless ``--ws uvicorn`` says otherwise; every other app on uvicorn's default
+(``--ws owned`` puts them on hubgen's protocol too, through ASGI).
 
 The server runs under ``valgrind --tool=callgrind`` with instrumentation off
 until it is warm (imports, first calls); then a fixed number of calls is
@@ -60,6 +65,8 @@ APPS = {
 }
 #: What every run uses unless told otherwise: the fast event loop, no compression.
 UVICORN_DEFAULTS = ["--loop", "uvloop", "--ws-per-message-deflate", "false"]
+#: hubgen's own WebSocket protocol, as uvicorn takes it.
+OWNED_WS = ["--ws", "hubgen.server.wsprotocol:HubWebSocketProtocol"]
 PAYLOAD = "x" * 32
 
 
@@ -225,6 +232,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
         "warning",
         "--no-access-log",
         *UVICORN_DEFAULTS,
+        *(OWNED_WS if owned(args) else []),
         *args.uvicorn,
     ]
     with tempfile.TemporaryDirectory(prefix="hubgen-callgrind-") as tmp:
@@ -294,6 +302,11 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
     return {name: value / count for name, value in totals.items()}
 
 
+def owned(args: argparse.Namespace) -> bool:
+    """Whether the server runs on hubgen's own WebSocket protocol."""
+    return bool(args.ws == "owned" or (args.ws == "auto" and args.app == "hubgen"))
+
+
 def _wait_for_file(path: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists() and time.monotonic() < deadline:
@@ -356,6 +369,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app", choices=sorted(APPS), default="hubgen")
     parser.add_argument("--scenario", choices=["echo", "broadcast"], default="echo")
     parser.add_argument("--protocol", choices=["json", "messagepack"], default="json")
+    parser.add_argument(
+        "--ws",
+        choices=["auto", "owned", "uvicorn"],
+        default="auto",
+        help="the WebSocket protocol: hubgen's own (owned), uvicorn's default (uvicorn); "
+        "auto: hubgen's for hubgen, uvicorn's for the others",
+    )
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--receivers", type=int, default=200)
@@ -388,6 +408,7 @@ def main(argv: list[str] | None = None) -> None:
         what = "socketio echo"
     else:
         what = f"{args.app} {args.scenario} {args.protocol}"
+    what += " (hubgen's WebSocket protocol)" if owned(args) else " (uvicorn's WebSocket protocol)"
     print(f"{what}: {per['Ir']:,.0f} instructions per {unit}")
     for name, label in SIMULATED.items():
         if name in per:

@@ -37,6 +37,7 @@ from .scenarios import (
     PEERS,
     SCENARIOS,
     Measurement,
+    Peer,
     Row,
     Settings,
     measure_codegen,
@@ -121,16 +122,18 @@ class Servers:
     def __init__(self, extra_args: tuple[str, ...], shared: bool) -> None:
         self.extra_args = extra_args
         self.shared = shared
-        self._running: dict[str, Server] = {}
+        self._running: dict[tuple[str, tuple[str, ...]], Server] = {}
 
     @contextlib.contextmanager
-    def get(self, app: str, *, fresh: bool = False) -> Iterator[Server]:
+    def get(self, peer: Peer, *, fresh: bool = False) -> Iterator[Server]:
+        args = (*self.extra_args, *peer.server_args)
+        key = (peer.app, args)
         if self.shared and not fresh:
-            if app not in self._running:
-                self._running[app] = Server(app, self.extra_args)
-            yield self._running[app]
+            if key not in self._running:
+                self._running[key] = Server(peer.app, args)
+            yield self._running[key]
             return
-        with Server(app, self.extra_args) as server:
+        with Server(peer.app, args) as server:
             yield server
 
     def close(self) -> None:
@@ -195,7 +198,7 @@ def run_suite(
                         continue
                     try:
                         with servers.get(
-                            row.peer.app, fresh=scenario == "idle" and not quick
+                            row.peer, fresh=scenario == "idle" and not quick
                         ) as server:
                             sample = measure(row, server, settings)
                     except Exception as error:  # a failed row is reported, the suite goes on
