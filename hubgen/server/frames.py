@@ -260,22 +260,26 @@ class FrameReader:
             if length < 126:
                 start = pos + 6
             elif length == 126:
+                if size - pos < 4:
+                    need = 4
+                    break
+                length = data[pos + 2] << 8 | data[pos + 3]
                 start = pos + 8
-                if size >= start:
-                    length = data[pos + 2] << 8 | data[pos + 3]
             else:
+                if size - pos < 10:
+                    need = 10
+                    break
+                length = int.from_bytes(data[pos + 2 : pos + 10], "big")
+                if length >> 63:
+                    raise FrameError(1002, "invalid frame length")
                 start = pos + 14
-                if size >= start:
-                    length = int.from_bytes(data[pos + 2 : pos + 10], "big")
-                    if length >> 63:
-                        raise FrameError(1002, "invalid frame length")
-            if size < start:
-                need = start - pos
-                break
             limit = self.max_size
             if limit is not None and opcode < CLOSE and self._fragment_size + length > limit:
                 # (control frames are not messages: at most 125 bytes anyway)
                 raise FrameError(1009, f"message too big (more than {limit} bytes)")
+            if size < start:
+                need = start - pos
+                break
             end = start + length
             if size < end:
                 need = end - pos
