@@ -1,12 +1,15 @@
-"""The ``hubgen`` command: ``generate``, ``inspect``, ``scaffold``.
+"""The ``hubgen`` command: ``generate``, ``inspect``, ``scaffold``, ``diff``,
+``export``.
 
-Exit codes: 0 success; 1 the contract has errors, or ``generate --check``
-found generated files out of date; 2 bad usage or configuration.
+Exit codes: 0 success; 1 the contract has errors, ``generate --check`` found
+generated files out of date, or ``diff`` found a breaking change; 2 bad usage
+or configuration (for ``diff`` also: a version that cannot be read).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +19,10 @@ from hubgen import __version__, ir
 from hubgen.codegen import Change, ChangeKind, CodegenError, generate, write
 from hubgen.codegen.python import package_name
 from hubgen.codegen.scaffold import scaffold
-from hubgen.config import Config, ConfigError, load_config
+from hubgen.compat import Protocol, Scenario, diff
+from hubgen.compat.report import render_json, render_text
+from hubgen.compat.sources import SourceError, Version, from_file, from_ref
+from hubgen.config import Config, ConfigError, find_config, load_config
 
 __all__ = ["main"]
 
@@ -159,6 +165,78 @@ def _scaffold(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _diff_config(args: argparse.Namespace) -> Path:
+    """The configuration file whose path is looked up at git refs."""
+    if args.config is not None:
+        return Path(args.config).resolve()
+    found = find_config(Path.cwd())
+    if found is None:
+        raise _Failure(
+            "hubgen: no pyproject.toml with a [tool.hubgen] table here or above: pass "
+            "--config PATH (its path is looked up at each git ref)",
+            EXIT_USAGE,
+        )
+    return found
+
+
+def _version(spec: str, args: argparse.Namespace) -> Version:
+    try:
+        if Path(spec).is_file():
+            return from_file(Path(spec))
+        return from_ref(spec, _diff_config(args))
+    except SourceError as exc:
+        raise _Failure(f"hubgen: {exc}", EXIT_USAGE) from None
+
+
+def _diff(args: argparse.Namespace, out: TextIO) -> int:
+    old = _version(args.old, args)
+    if args.new is None:
+        new = Version(_analyze(_load(args)), "the working tree")
+    else:
+        new = _version(args.new, args)
+    protocols = [Protocol(name) for name in args.protocol] or list(Protocol)
+    changes = diff(old.contract, new.contract)
+    if args.format == "json":
+        print(render_json(changes, old.label, new.label, protocols), file=out)
+    else:
+        print(render_text(changes, old.label, new.label, protocols), file=out)
+    gated = {
+        "both": list(Scenario),
+        "old-clients": [Scenario.OLD_CLIENTS],
+        "old-server": [Scenario.OLD_SERVER],
+        "none": [],
+    }[args.gate]
+    breaking = any(change.breaking(gated, protocols) for change in changes)
+    return EXIT_FAILED if breaking else EXIT_OK
+
+
+def _export(args: argparse.Namespace, out: TextIO) -> int:
+    from hubgen.asyncapi import AsyncApiError, asyncapi
+
+    config = _load(args)
+    paths: dict[str, str] = {}
+    for item in args.path:
+        hub, sep, path = item.partition("=")
+        if not sep or not hub:
+            raise _Failure(
+                f"hubgen: --path {item!r}: write HUB=PATH, e.g. ChatHub=/chat", EXIT_USAGE
+            )
+        paths[hub] = path
+    contract = _analyze(config)
+    try:
+        document = asyncapi(
+            contract,
+            python_path=config.search_path,
+            url=args.url,
+            paths=paths,
+            version=config.project_version or "0.0.0",
+        )
+    except AsyncApiError as exc:
+        raise _Failure(f"hubgen: {exc}", EXIT_USAGE) from None
+    print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hubgen",
@@ -194,6 +272,62 @@ def _parser() -> argparse.ArgumentParser:
     scaff.add_argument("hub", metavar="HUB", help="the hub's name, e.g. ChatHub")
     scaff.add_argument("path", metavar="PATH", help="the implementation module, e.g. app/hub.py")
     scaff.set_defaults(run=_scaffold)
+    differ = command(
+        "diff",
+        "Classify every change between two versions of the contract as safe or breaking, "
+        "for old clients against a new server and new clients against an old server; "
+        "exit 1 on a breaking change.",
+    )
+    differ.add_argument(
+        "old",
+        metavar="OLD",
+        help="the old version: an IR file from `hubgen inspect`, or a git ref (main, v1.2.0)",
+    )
+    differ.add_argument(
+        "new",
+        metavar="NEW",
+        nargs="?",
+        help="the new version, likewise (default: the contract in the working tree)",
+    )
+    differ.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="a report to read (default), or JSON for tools",
+    )
+    differ.add_argument(
+        "--gate",
+        choices=["both", "old-clients", "old-server", "none"],
+        default="both",
+        help="which breaking changes make the exit status 1: for old clients against the "
+        "new server, for new clients against the old server, both (default), or none",
+    )
+    differ.add_argument(
+        "--protocol",
+        choices=[protocol.value for protocol in Protocol],
+        action="append",
+        default=[],
+        help="judge over this hub protocol only (repeatable; default: json and messagepack)",
+    )
+    differ.set_defaults(run=_diff)
+    export = command(
+        "export",
+        "Print a description of the hubs in another format: an AsyncAPI 3.0 document (JSON).",
+    )
+    export.add_argument("format", choices=["asyncapi"], help="the format: asyncapi")
+    export.add_argument(
+        "--url",
+        default="ws://localhost:8000",
+        help="the server's URL (ws://, wss://, http:// or https://; default ws://localhost:8000)",
+    )
+    export.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="HUB=PATH",
+        help="the URL path a hub is mapped at, e.g. ChatHub=/chat (repeatable; default /HUB)",
+    )
+    export.set_defaults(run=_export)
     return parser
 
 

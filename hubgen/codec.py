@@ -43,7 +43,7 @@ from pydantic_core import core_schema as cs
 from hubgen.naming import FieldNaming
 from hubgen.wire import WireFormat
 
-__all__ = ["Codec", "CodecError", "WireFormat"]
+__all__ = ["Codec", "CodecError", "WireFormat", "wire_core_schema"]
 
 T = TypeVar("T")
 
@@ -288,6 +288,18 @@ class _Rewriter:
         )
 
 
+def wire_core_schema(
+    annotation: Any, wire: WireFormat, field_naming: FieldNaming = FieldNaming.CAMEL
+) -> cs.CoreSchema:
+    """The pydantic-core schema a :class:`Codec` of ``annotation`` runs: the
+    type's own schema rewritten to the wire rules above (field wire names,
+    base64 bytes in JSON, naive datetimes as UTC). ``hubgen export asyncapi``
+    derives its JSON Schemas from it, so they describe what the codecs do."""
+    core = TypeAdapter(annotation).core_schema
+    schema: cs.CoreSchema = _Rewriter(wire, field_naming, core)(core)
+    return schema
+
+
 # --------------------------------------------------------------------------- codec
 
 
@@ -327,9 +339,7 @@ class Codec(Generic[T]):
     ) -> None:
         self.annotation = annotation
         self.wire = wire
-        adapter: TypeAdapter[T] = TypeAdapter(annotation)
-        core_schema = adapter.core_schema
-        schema = _Rewriter(wire, field_naming, core_schema)(core_schema)
+        schema = wire_core_schema(annotation, wire, field_naming)
         self._validator = SchemaValidator(schema)
         self._serializer = SchemaSerializer(schema)
         # MessagePack keeps bytes and datetimes native; the protocol packs the

@@ -261,6 +261,11 @@ class ModelDecl(_Node):
     python: PythonRef
     fields: list[FieldDecl]
     type_parameters: list[str] = Field(default_factory=list)
+    #: What receiving an object with fields the model does not declare does:
+    #: ``ignore`` drops them (pydantic's default), ``forbid`` rejects the
+    #: object (``model_config = ConfigDict(extra="forbid")``). ``allow`` is a
+    #: contract error (HG053), so it never appears here.
+    extra: Literal["ignore", "forbid"] = "ignore"
     doc: str | None = None
     location: SourceLocation
 

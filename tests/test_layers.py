@@ -49,7 +49,28 @@ FORBIDDEN = {
         "hubgen.protocol",
         "hubgen.codegen",
     ],
+    # hubgen diff works on the IR alone (a git ref is analyzed in a child process)
+    "hubgen.compat": [
+        "starlette",
+        "hubgen.server",
+        "hubgen.client",
+        "hubgen.codegen",
+        "hubgen.protocol",
+        "hubgen.contracts",
+        "hubgen.codec",
+        "hubgen.spec",
+    ],
+    "hubgen.asyncapi": [
+        "starlette",
+        "hubgen.server",
+        "hubgen.client",
+        "hubgen.codegen",
+        "hubgen.protocol",
+    ],
     "hubgen.client": ["starlette", "hubgen.server", "hubgen.codegen", "hubgen.contracts"],
+    "hubgen.client.asgi": ["starlette", "hubgen.server", "hubgen.codegen", "hubgen.contracts"],
+    # the test kit sits on the client and the server, and needs nothing of codegen
+    "hubgen.testing": ["hubgen.codegen", "hubgen.contracts", "jinja2", "libcst"],
     "hubgen.server": ["hubgen.client", "hubgen.codegen", "hubgen.contracts"],
 }
 

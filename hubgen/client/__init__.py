@@ -16,7 +16,8 @@ typing::
             await chat.send("hello")
 
 ``HubConnection(url, reconnect=True)`` brings a lost connection back by itself
-(see :mod:`hubgen.client.retry`).
+(see :mod:`hubgen.client.retry`); ``stateful_reconnect=True`` keeps it through
+a dropped WebSocket, nothing lost (see :mod:`hubgen.client.stateful`).
 """
 
 from __future__ import annotations

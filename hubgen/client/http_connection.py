@@ -11,6 +11,10 @@ error lists every reason. Sends go through one queue that batches whatever
 accumulated while the previous write was in flight into a single transport
 send (one POST over Server-Sent Events and Long Polling), as the official
 ``TransportSendQueue`` does.
+
+With stateful reconnect asked for and agreed at negotiate, over WebSockets,
+:meth:`HttpConnection.reconnect` replaces a dropped socket with a new one to
+the same URL (the same connection token), without negotiating again.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import ssl
 from collections.abc import Collection, Mapping
@@ -35,7 +40,12 @@ from hubgen.client.negotiate import (
     request_negotiate,
 )
 from hubgen.client.sse import ServerSentEventsTransport
-from hubgen.client.transport import Transport, TransportContext, TransportName
+from hubgen.client.transport import (
+    Transport,
+    TransportContext,
+    TransportName,
+    WebSocketFactory,
+)
 from hubgen.client.websocket import WebSocketTransport
 from hubgen.protocol import TransferFormat
 
@@ -54,6 +64,7 @@ TRANSPORTS: Final[Mapping[str, type[Transport]]] = {
 HTTP_TIMEOUT: Final = 100.0
 
 _NOT_CONNECTED: Final = "Cannot send data if the connection is not in the 'Connected' State."
+_STOPPED: Final = "The connection was stopped during a stateful reconnect."
 
 
 class _SendQueue:
@@ -117,6 +128,13 @@ class _SendQueue:
             self._batch.set_exception(HubConnectionError("Connection stopped."))
 
 
+async def _close_quietly(transport: Transport) -> None:
+    try:
+        await transport.close()
+    except Exception:
+        logger.debug("closing the %s transport failed", transport.name, exc_info=True)
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """httpx's default TLS settings, built once: loading the CA bundle takes
@@ -125,19 +143,34 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class _Borrowed(httpx.AsyncBaseTransport):
+    """An httpx transport the application owns: each connection attempt's
+    HTTP client sends through it, and closing that client leaves it open."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pass
+
+
 def _consume(future: asyncio.Future[None]) -> None:
     if not future.cancelled():
         future.exception()
 
 
 def _coalesce(items: list[str | bytes]) -> list[str | bytes]:
-    """Join consecutive items of the same kind (text with text, bytes with bytes)."""
+    """Join consecutive items of the same kind (text with text, bytes with
+    bytes), in time linear in their size: a batch may hold thousands."""
     chunks: list[str | bytes] = []
-    for item in items:
-        if chunks and type(chunks[-1]) is type(item):
-            chunks[-1] = chunks[-1] + item  # type: ignore[operator]
+    for is_text, run in itertools.groupby(items, key=lambda item: isinstance(item, str)):
+        if is_text:
+            chunks.append("".join(item for item in run if isinstance(item, str)))
         else:
-            chunks.append(item)
+            chunks.append(b"".join(item for item in run if isinstance(item, bytes)))
     return chunks
 
 
@@ -156,26 +189,49 @@ class HttpConnection:
         skip_negotiation: bool,
         connect_timeout: float,
         transports: Collection[TransportName] | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        websocket_factory: WebSocketFactory | None = None,
+        stateful_reconnect: bool = False,
     ) -> None:
         self.url = url
+        self._stateful_reconnect = stateful_reconnect
         self._allowed = None if transports is None else frozenset(transports)
         self._access_token = access_token
         self._headers = headers
         self._skip_negotiation = skip_negotiation
         self._connect_timeout = connect_timeout
-        self._http = httpx.AsyncClient(
-            timeout=HTTP_TIMEOUT, follow_redirects=True, verify=_tls_context()
-        )
+        self._websocket_factory = websocket_factory
+        if http_transport is None:
+            self._http = httpx.AsyncClient(
+                timeout=HTTP_TIMEOUT, follow_redirects=True, verify=_tls_context()
+            )
+        else:
+            self._http = httpx.AsyncClient(
+                timeout=HTTP_TIMEOUT, follow_redirects=True, transport=_Borrowed(http_transport)
+            )
         self.transport: Transport | None = None
         self.connection_id: str | None = None
+        #: Stateful reconnect is on for this connection: asked for, agreed at
+        #: negotiate, and the transport is WebSockets.
+        self.stateful = False
         self._queue: _SendQueue | None = None
+        #: What :meth:`reconnect` needs: how the transport was made, where it
+        #: connected, and with which token source and transfer format.
+        self._reconnect_with: tuple[type[Transport], str, AccessToken, TransferFormat] | None = None
+        self._stopped = False
 
     @property
     def inherent_keep_alive(self) -> bool:
         return self.transport is not None and self.transport.inherent_keep_alive
 
     def _context(self, access_token: AccessToken) -> TransportContext:
-        return TransportContext(self._http, self._headers, access_token, self._connect_timeout)
+        return TransportContext(
+            self._http,
+            self._headers,
+            access_token,
+            self._connect_timeout,
+            self._websocket_factory,
+        )
 
     # -- start -------------------------------------------------------------------------
 
@@ -197,7 +253,11 @@ class HttpConnection:
             self.transport = transport
             return
         negotiated = await negotiate(
-            self._http, self.url, access_token=self._access_token, headers=self._headers
+            self._http,
+            self.url,
+            access_token=self._access_token,
+            headers=self._headers,
+            stateful_reconnect=self._stateful_reconnect,
         )
         await self._select_transport(
             negotiated.url, negotiated.response, negotiated.access_token, transfer_format
@@ -249,14 +309,19 @@ class HttpConnection:
                 # The previous transport failed: its connection is gone on the
                 # server, so negotiate a new one (no redirects this time).
                 current = await request_negotiate(
-                    self._http, url, access_token=access_token, headers=self._headers
+                    self._http,
+                    url,
+                    access_token=access_token,
+                    headers=self._headers,
+                    stateful_reconnect=self._stateful_reconnect,
                 )
                 if current.error is not None:
                     raise NegotiationError(current.error)
             transport = factory(self._context(access_token))
             logger.debug("Selecting transport '%s'.", offered.transport)
+            target = connect_url(url, current.connection_token)
             try:
-                await transport.connect(connect_url(url, current.connection_token), transfer_format)
+                await transport.connect(target, transfer_format)
             except HubConnectionError as exc:
                 logger.warning("Failed to start the transport '%s': %s", offered.transport, exc)
                 failures.append(f"{offered.transport} failed: {exc}")
@@ -265,6 +330,10 @@ class HttpConnection:
                 continue
             self.transport = transport
             self.connection_id = current.connection_id
+            # Only over WebSockets: the only transport that can resume.
+            if current.use_stateful_reconnect and factory.name == "WebSockets":
+                self.stateful = True
+                self._reconnect_with = (factory, target, access_token, transfer_format)
             return
         if failures:
             raise TransportError(
@@ -274,6 +343,35 @@ class HttpConnection:
         raise TransportError(
             "None of the transports supported by the client are supported by the server."
         )
+
+    async def reconnect(self) -> None:
+        """Stateful reconnect: replace the transport, which is gone, with a new
+        one to the same URL (the same connection token), without negotiating.
+        Whatever was queued for the old one is dropped (the hub layer keeps
+        and sends again what matters). Raises
+        :class:`~hubgen.client.HubConnectionError` when the new one cannot
+        connect, or :meth:`stop` ran meanwhile."""
+        if self._reconnect_with is None:
+            raise HubConnectionError("Stateful reconnect is not on for this connection.")
+        factory, url, access_token, transfer_format = self._reconnect_with
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            await queue.stop()
+        old, self.transport = self.transport, None
+        if old is not None:
+            await _close_quietly(old)
+        if self._stopped:
+            raise HubConnectionError(_STOPPED)
+        transport = factory(self._context(access_token))
+        try:
+            await transport.connect(url, transfer_format)
+            if self._stopped:  # while connecting
+                raise HubConnectionError(_STOPPED)
+        except BaseException:
+            await _close_quietly(transport)
+            raise
+        self.transport = transport
+        self._queue = _SendQueue(transport)
 
     # -- data --------------------------------------------------------------------------
 
@@ -304,14 +402,12 @@ class HttpConnection:
     async def stop(self, *, flush: float = 0.0) -> None:
         """Flush queued data (up to ``flush`` seconds), close the transport and
         the HTTP client. Safe to call more than once."""
+        self._stopped = True
         queue, self._queue = self._queue, None
         if queue is not None:
             await queue.stop(flush=flush)
         transport, self.transport = self.transport, None
         if transport is not None:
-            try:
-                await transport.close()
-            except Exception:
-                logger.debug("closing the %s transport failed", transport.name, exc_info=True)
+            await _close_quietly(transport)
         await self._http.aclose()
         self.connection_id = None

@@ -24,6 +24,15 @@ the same transport fallback) after each wait the retry policy picks, while
 application. Handlers stay registered; calls in flight when the connection
 was lost fail with :class:`~hubgen.client.ConnectionLostError`, and calls made
 while reconnecting fail at once.
+
+With ``stateful_reconnect=True`` (see :mod:`hubgen.client.stateful`), as the
+official clients' ``withStatefulReconnect()``, a dropped WebSocket does not
+end the connection: the client opens a new one to the same connection, once,
+and both sides send again what the other had not acknowledged. The
+application sees nothing of it: calls in flight complete, streams go on, the
+server keeps the connection's groups, user and items. Only when that one
+attempt fails is the connection lost (and automatic reconnect, if on, starts a
+new one).
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ from types import TracebackType
 from typing import Any, Final, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
+
 from hubgen.client.errors import (
     ConnectionClosedError,
     ConnectionLostError,
@@ -49,10 +60,17 @@ from hubgen.client.http_connection import HttpConnection
 from hubgen.client.negotiate import AccessToken
 from hubgen.client.registration import Registration
 from hubgen.client.retry import Reconnect, RetryContext, RetryPolicy, retry_policy
+from hubgen.client.stateful import (
+    DEFAULT_BUFFER_SIZE,
+    MessageBuffer,
+    SequenceError,
+    is_trackable,
+)
 from hubgen.client.stream import HubStream
-from hubgen.client.transport import TRANSPORT_NAMES, TransportName
+from hubgen.client.transport import TRANSPORT_NAMES, TransportName, WebSocketFactory
 from hubgen.errors import HubError
 from hubgen.protocol import (
+    AckMessage,
     CancelInvocationMessage,
     CloseMessage,
     CompletionMessage,
@@ -61,6 +79,7 @@ from hubgen.protocol import (
     InvocationMessage,
     PingMessage,
     ProtocolError,
+    SequenceMessage,
     StreamInvocationMessage,
     StreamItemMessage,
     TransferFormat,
@@ -172,6 +191,8 @@ class _Session:
         self.close_task: asyncio.Task[None] | None = None
         self.close_cause: _Cause = "lost"
         self.close_error: Exception | None = None
+        #: Stateful reconnect's bookkeeping, when it is on for this session.
+        self.stateful: MessageBuffer | None = None
 
     def failure(self) -> ConnectionClosedError:
         """What a call in flight fails with once this session is closing."""
@@ -219,6 +240,28 @@ class HubConnection:
     a connection that was *lost* — the transport broke, or the server went
     silent for ``server_timeout`` — or that the server closed with
     ``allowReconnect``; never after ``stop()``.
+
+    How the connection reaches the server can be replaced, as ASP.NET Core's
+    ``HttpMessageHandlerFactory`` and ``WebSocketFactory`` options do:
+    ``http_transport`` is the httpx transport every HTTP request goes
+    through (negotiate, Server-Sent Events, Long Polling) — one with a proxy
+    or client certificates, say; the connection never closes it.
+    ``websocket_factory`` opens the WebSocket (see
+    :data:`hubgen.client.transport.WebSocketFactory`). :mod:`hubgen.testing`
+    sets both to reach an ASGI application in memory.
+
+    ``stateful_reconnect`` asks the server for stateful reconnect at
+    negotiate (the official clients' ``withStatefulReconnect()``). When the
+    server agrees (hubgen's ``HubOptions(allow_stateful_reconnects=True)``,
+    ASP.NET Core's ``AllowStatefulReconnects``) and the transport is
+    WebSockets, a dropped socket is replaced by a new one to the same
+    connection, once per drop, and both sides send again what the other had
+    not acknowledged: nothing is lost or repeated, and the application sees
+    nothing of it. Up to ``stateful_reconnect_buffer_size`` bytes of messages
+    the server has not acknowledged are kept; past that, sends wait for its
+    acknowledgement. A server that does not offer it gets a plain
+    connection. When the one attempt fails, the connection is lost as
+    without it (and ``reconnect``, if on, brings a new one).
     """
 
     def __init__(
@@ -234,6 +277,10 @@ class HubConnection:
         handshake_timeout: float = 15.0,
         transports: TransportName | Collection[TransportName] | None = None,
         reconnect: Reconnect = False,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        websocket_factory: WebSocketFactory | None = None,
+        stateful_reconnect: bool = False,
+        stateful_reconnect_buffer_size: int = DEFAULT_BUFFER_SIZE,
     ) -> None:
         scheme = urlsplit(url).scheme.lower()
         self._transports = _allowed_transports(transports)
@@ -261,6 +308,28 @@ class HubConnection:
         ):
             if value <= 0:
                 raise ValueError(f"{name} must be positive, got {value!r}")
+        if (
+            isinstance(stateful_reconnect_buffer_size, bool)
+            or not isinstance(stateful_reconnect_buffer_size, int)
+            or stateful_reconnect_buffer_size <= 0
+        ):
+            raise ValueError(
+                "stateful_reconnect_buffer_size must be a positive number of bytes, "
+                f"got {stateful_reconnect_buffer_size!r}"
+            )
+        if stateful_reconnect and skip_negotiation:
+            raise ValueError(
+                "Stateful reconnect is agreed at negotiate: it cannot be used with "
+                "skip_negotiation."
+            )
+        if (
+            stateful_reconnect
+            and self._transports is not None
+            and "WebSockets" not in self._transports
+        ):
+            raise ValueError(
+                "Stateful reconnect works over WebSockets only, which transports= rules out."
+            )
         self.url = url
         self.protocol: HubProtocol = protocol
         self.keep_alive_interval = keep_alive_interval
@@ -268,9 +337,14 @@ class HubConnection:
         self.handshake_timeout = handshake_timeout
         #: The automatic reconnect policy; None when reconnect is off.
         self.retry_policy: RetryPolicy | None = retry_policy(reconnect)
+        #: Ask for stateful reconnect at negotiate.
+        self.stateful_reconnect = stateful_reconnect
+        self.stateful_reconnect_buffer_size = stateful_reconnect_buffer_size
         self._access_token = access_token
         self._headers = dict(headers) if headers else None
         self._skip_negotiation = skip_negotiation
+        self._http_transport = http_transport
+        self._websocket_factory = websocket_factory
         self._text = protocol.transfer_format is TransferFormat.TEXT
         self._ping = self._encode(PingMessage())
         self._handlers = HandlerRegistry()
@@ -363,6 +437,9 @@ class HubConnection:
                 skip_negotiation=self._skip_negotiation,
                 connect_timeout=self.handshake_timeout,
                 transports=self._transports,
+                http_transport=self._http_transport,
+                websocket_factory=self._websocket_factory,
+                stateful_reconnect=self.stateful_reconnect,
             )
         )
 
@@ -395,9 +472,17 @@ class HubConnection:
         await http.start(self.protocol.transfer_format)
         session.phase = "handshake"
         try:
-            request = write_handshake_request(self.protocol.name, 1)
+            # Version 2 turns stateful reconnect on, where negotiate agreed to it.
+            request = write_handshake_request(self.protocol.name, 2 if http.stateful else 1)
             await http.send_now(request.decode("utf-8"))
             await self._handshake(session)
+            if http.stateful:
+                session.stateful = MessageBuffer(
+                    self.stateful_reconnect_buffer_size,
+                    lambda sequence_id: self._send_ack(session, sequence_id),
+                    # the reconnect is the new socket's handshake
+                    reconnect_timeout=self.handshake_timeout,
+                )
             if not http.inherent_keep_alive:
                 # Tell the server at once that the client is alive (as the
                 # official client does), which also arms its client timeout.
@@ -563,6 +648,8 @@ class HubConnection:
         while not session.calls.empty():
             session.calls.get_nowait()
         session.calls.put_nowait(None)
+        if session.stateful is not None:
+            session.stateful.dispose(session.failure())
         pending = list(session.pending.values())
         session.pending.clear()
         for call in pending:
@@ -681,18 +768,23 @@ class HubConnection:
         loop = asyncio.get_running_loop()
         parse = self.protocol.parse
         buffer = session.buffer
+        stateful = session.stateful
         try:
             while True:
                 if buffer:
                     for message in parse(buffer):
+                        if stateful is not None and not self._track(stateful, message):
+                            continue
                         if not self._process(session, message):
                             return
-                data = await session.http.receive()
+                data = await self._read(session)
                 if data is None:
                     self._begin_close(session, None, cause="lost")
                     return
                 session.last_received = loop.time()
                 buffer += data
+        except SequenceError as exc:
+            self._begin_close(session, HubConnectionError(str(exc)), cause="lost")
         except HubConnectionError as exc:
             self._begin_close(session, exc, cause="lost")
         except ProtocolError as exc:
@@ -705,6 +797,73 @@ class HubConnection:
         except Exception as exc:
             logger.exception("The receive loop failed")
             self._begin_close(session, HubConnectionError(_error_text(exc)), cause="lost")
+
+    async def _read(self, session: _Session) -> bytes | None:
+        """The next data from the server; None when the transport ended
+        cleanly. With stateful reconnect a transport that ends is replaced
+        (:meth:`_resume`) and reading goes on from the new one."""
+        while True:
+            try:
+                data = await session.http.receive()
+            except HubConnectionError as exc:
+                if await self._resume(session, exc):
+                    continue
+                raise
+            if data is not None or not await self._resume(session, None):
+                return data
+
+    async def _resume(self, session: _Session, error: HubConnectionError | None) -> bool:
+        """Stateful reconnect: the WebSocket ended without the server closing
+        the connection. Open a new one to the same connection (once: if that
+        fails, the connection is lost), then send a Sequence message and every
+        message the server has not acknowledged. The reconnect is complete
+        when the server's Sequence message arrives, which must happen within
+        ``handshake_timeout`` of the drop (new sockets that drop before it
+        are replaced until then). True when the connection goes on."""
+        stateful = session.stateful
+        # Not after stop() or a Close message (the session is closing).
+        if stateful is None or not stateful.may_reconnect or _closing(session):
+            return False
+        stateful.disconnected()
+        # The silence that follows is the reconnect's, which has its own bound.
+        session.last_received = asyncio.get_running_loop().time()
+        logger.info(
+            "The WebSocket was lost (%s); reconnecting to the same connection.",
+            error if error is not None else "closed",
+        )
+        try:
+            await session.http.reconnect()
+        except Exception as exc:
+            logger.info("Stateful reconnect failed: %s", exc)
+            return False
+        if session.closing:
+            return False
+        # What the old socket cut short comes again, whole.
+        session.buffer.clear()
+        session.last_received = asyncio.get_running_loop().time()
+        sequence, kept = stateful.replay()
+        self._post(session, self._encode(sequence))
+        for data in kept:
+            session.http.post(data)
+        stateful.resumed()
+        logger.info("Stateful reconnect: resumed, %d message(s) sent again.", len(kept))
+        return True
+
+    @staticmethod
+    def _track(stateful: MessageBuffer, message: HubMessage) -> bool:
+        """Stateful reconnect's part of reading a message: False when it is
+        not for the application (a duplicate, an Ack or a Sequence, or
+        anything before the server's Sequence after a reconnect). Raises
+        :class:`SequenceError` when the server's replay starts too far on."""
+        if not stateful.should_process(message):
+            return False
+        if isinstance(message, AckMessage):
+            stateful.acknowledge(message.sequence_id)
+            return False
+        if isinstance(message, SequenceMessage):
+            stateful.reset_sequence(message.sequence_id)
+            return False
+        return True
 
     def _process(self, session: _Session, message: HubMessage) -> bool:
         """Handle one message from the server; False when the connection ends."""
@@ -811,7 +970,28 @@ class HubConnection:
     async def _send(self, session: _Session, message: HubMessage) -> None:
         data = self._encode(message)
         session.next_keep_alive = asyncio.get_running_loop().time() + self.keep_alive_interval
-        await session.http.send(data)
+        stateful = session.stateful
+        if stateful is None:
+            await session.http.send(data)
+            return
+        # Stateful reconnect: a trackable message is kept until the server
+        # acknowledges it, and sent again on a new socket if this one drops.
+        number = stateful.keep(data) if is_trackable(message) else 0
+        if not stateful.reconnecting:  # (else the replay sends it)
+            try:
+                await session.http.send(data)
+            except HubConnectionError:
+                if session.closing or not number:
+                    raise
+                # The socket went: the receive loop sees it too, and resumes.
+        if number:
+            await stateful.wait_for_room(number)
+
+    def _send_ack(self, session: _Session, sequence_id: int) -> None:
+        """Stateful reconnect: acknowledge the server's messages up to ``sequence_id``."""
+        if not session.closing:
+            with contextlib.suppress(HubConnectionError):
+                self._post(session, self._encode(AckMessage(sequence_id)))
 
     def _active(self) -> _Session:
         session = self._session
@@ -1062,6 +1242,12 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise
+
+
+def _closing(session: _Session) -> bool:
+    """Whether ``session`` is closing (read through a call: it may change
+    across an ``await``, which type narrowing does not know)."""
+    return session.closing
 
 
 _BACKGROUND: set[asyncio.Task[None]] = set()

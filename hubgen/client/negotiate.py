@@ -6,7 +6,9 @@ responses use ``connectionId`` as the transport token; ``{"url": ...}``
 redirects are followed (at most 100), and an ``accessToken`` in a redirect
 replaces the configured token for the rest of that connection attempt;
 ``{"error": ...}`` bodies and HTTP failures become :class:`NegotiationError`
-with the official texts.
+with the official texts. A client that wants stateful reconnect asks with
+``useStatefulReconnect=true``; a server that offers it to a client that did
+not ask is refused, as the official clients refuse it.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class NegotiateResponse:
     url: str | None = None
     access_token: str | None = None
     error: str | None = None
+    #: The server agreed to stateful reconnect (the client asked for it).
+    use_stateful_reconnect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +130,25 @@ def merge_headers(base: Mapping[str, str], user: Mapping[str, str] | None) -> di
     return merged
 
 
-def negotiate_url(url: str) -> str:
+def negotiate_url(url: str, *, stateful_reconnect: bool = False) -> str:
     """``url`` with ``negotiate`` appended to its path and ``negotiateVersion=1``
-    added to its query unless the query already names a version."""
+    added to its query unless the query already names a version; with
+    ``stateful_reconnect``, ``useStatefulReconnect=true`` too, unless the query
+    already says whether to use it."""
     parts = urlsplit(url)
     path = parts.path + ("negotiate" if parts.path.endswith("/") else "/negotiate")
     query = parse_qsl(parts.query, keep_blank_values=True)
     if not any(name == "negotiateVersion" for name, _ in query):
         query.append(("negotiateVersion", "1"))
+    if stateful_reconnect and not any(name == "useStatefulReconnect" for name, _ in query):
+        query.append(("useStatefulReconnect", "true"))
     return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), parts.fragment))
+
+
+def _asks_for_stateful_reconnect(url: str) -> bool:
+    """Whether a negotiate request to ``url`` asks for stateful reconnect."""
+    query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    return any(name == "useStatefulReconnect" and value == "true" for name, value in query)
 
 
 def connect_url(url: str, token: str | None) -> str:
@@ -184,7 +198,7 @@ def _transports(value: Any) -> tuple[AvailableTransport, ...]:
     return tuple(found)
 
 
-def _parse(content: bytes) -> NegotiateResponse:
+def _parse(content: bytes, *, asked_stateful: bool) -> NegotiateResponse:
     try:
         body = json.loads(content)
     except ValueError as exc:
@@ -202,7 +216,8 @@ def _parse(content: bytes) -> NegotiateResponse:
     version = version if isinstance(version, int) and not isinstance(version, bool) else 0
     connection_id = _string(body, "connectionId")
     token = _string(body, "connectionToken") if version >= 1 else connection_id
-    if body.get("useStatefulReconnect") is True:
+    stateful = body.get("useStatefulReconnect") is True
+    if stateful and not asked_stateful:
         raise NegotiationError("Client didn't negotiate Stateful Reconnect but the server did.")
     return NegotiateResponse(
         negotiate_version=version,
@@ -211,6 +226,7 @@ def _parse(content: bytes) -> NegotiateResponse:
         available_transports=_transports(body.get("availableTransports")),
         url=_string(body, "url"),
         access_token=_string(body, "accessToken"),
+        use_stateful_reconnect=stateful,
     )
 
 
@@ -220,13 +236,15 @@ async def request_negotiate(
     *,
     access_token: AccessToken,
     headers: Mapping[str, str] | None,
+    stateful_reconnect: bool = False,
 ) -> NegotiateResponse:
-    """One negotiate request against the hub at ``url`` (no redirects followed)."""
+    """One negotiate request against the hub at ``url`` (no redirects
+    followed); ``stateful_reconnect`` asks for it."""
     base = {"X-Requested-With": "XMLHttpRequest", "User-Agent": USER_AGENT}
     token = await resolve_token(access_token)
     if token:
         base["Authorization"] = f"Bearer {token}"
-    target = negotiate_url(url)
+    target = negotiate_url(url, stateful_reconnect=stateful_reconnect)
     try:
         response = await http.post(target, content=b"", headers=merge_headers(base, headers))
     except httpx.HTTPError as exc:
@@ -237,7 +255,7 @@ async def request_negotiate(
         raise NegotiationError(message + _NOT_SIGNALR if status == 404 else message)
     if status != 200:
         raise NegotiationError(f"Unexpected status code returned from negotiate '{status}'")
-    return _parse(response.content)
+    return _parse(response.content, asked_stateful=_asks_for_stateful_reconnect(target))
 
 
 async def negotiate(
@@ -246,11 +264,19 @@ async def negotiate(
     *,
     access_token: AccessToken,
     headers: Mapping[str, str] | None,
+    stateful_reconnect: bool = False,
 ) -> Negotiated:
-    """Negotiate with the hub at ``url``, following redirects."""
+    """Negotiate with the hub at ``url``, following redirects;
+    ``stateful_reconnect`` asks for it."""
     redirects = 0
     while True:
-        response = await request_negotiate(http, url, access_token=access_token, headers=headers)
+        response = await request_negotiate(
+            http,
+            url,
+            access_token=access_token,
+            headers=headers,
+            stateful_reconnect=stateful_reconnect,
+        )
         if response.error is not None:
             raise NegotiationError(response.error)
         if response.url is None:

@@ -12,16 +12,23 @@ connection finds them by name in :data:`hubgen.client.http_connection.TRANSPORTS
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Final, Literal, TypeAlias
+from typing import ClassVar, Final, Literal, Protocol, TypeAlias
 
 import httpx
 
 from hubgen.client.negotiate import AccessToken
 from hubgen.protocol import TransferFormat
 
-__all__ = ["TRANSPORT_NAMES", "Transport", "TransportContext", "TransportName"]
+__all__ = [
+    "TRANSPORT_NAMES",
+    "ClientWebSocket",
+    "Transport",
+    "TransportContext",
+    "TransportName",
+    "WebSocketFactory",
+]
 
 #: A transport, as negotiate names it.
 TransportName: TypeAlias = Literal["WebSockets", "ServerSentEvents", "LongPolling"]
@@ -32,6 +39,33 @@ TRANSPORT_NAMES: Final[tuple[TransportName, ...]] = (
     "ServerSentEvents",
     "LongPolling",
 )
+
+
+class ClientWebSocket(Protocol):
+    """An open WebSocket, as the WebSockets transport uses it: the part of the
+    ``websockets`` library's ``ClientConnection`` it calls (which is one).
+
+    ``recv`` raises ``websockets.exceptions.ConnectionClosed`` once the socket
+    closed (a clean close is status 1000 in ``rcvd``)."""
+
+    async def send(self, message: str | bytes) -> None:
+        """Send ``str`` as a text frame, ``bytes`` as a binary frame."""
+
+    async def recv(self) -> str | bytes:
+        """The next message from the server."""
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the socket."""
+
+
+#: Opens the WebSocket of the WebSockets transport instead of the ``websockets``
+#: library (ASP.NET Core's ``WebSocketFactory``): called with the ``ws(s)://``
+#: URL and the headers of the upgrade request (user agent, ``Authorization``,
+#: cookies and the user's headers); returns the open socket. A refused upgrade
+#: raises ``websockets.exceptions.InvalidStatus``, a socket that cannot be
+#: opened ``OSError``: the transport reports both as the official client does.
+#: :mod:`hubgen.client.asgi` has one that talks to an ASGI application in memory.
+WebSocketFactory: TypeAlias = Callable[[str, Mapping[str, str]], Awaitable[ClientWebSocket]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +81,8 @@ class TransportContext:
     #: How long opening the transport may take, in seconds (also the bound on
     #: Long Polling's closing ``DELETE``).
     connect_timeout: float
+    #: Opens WebSockets instead of the ``websockets`` library, when set.
+    websocket_factory: WebSocketFactory | None = None
 
 
 class Transport(abc.ABC):

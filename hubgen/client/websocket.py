@@ -4,20 +4,24 @@ As the official client does outside browsers, the access token travels in an
 ``Authorization: Bearer`` header and the user's headers (and the HTTP client's
 cookies, for sticky sessions) go with the upgrade request. Text is sent as
 text frames and bytes as binary frames. WebSocket-level pings are off: SignalR
-keeps the connection alive with its own Ping messages.
+keeps the connection alive with its own Ping messages. A connection's
+``websocket_factory`` (``TransportContext``) opens the socket instead of the
+``websockets`` library when it is set: the headers, the error texts and the
+rest stay the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 from typing import ClassVar, Final
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from hubgen.client.errors import TransportError, exception_text
 from hubgen.client.negotiate import USER_AGENT, merge_headers, resolve_token
-from hubgen.client.transport import Transport, TransportName
+from hubgen.client.transport import ClientWebSocket, Transport, TransportName
 from hubgen.protocol import TransferFormat
 
 __all__ = ["WebSocketTransport"]
@@ -53,7 +57,7 @@ class WebSocketTransport(Transport):
     name: ClassVar[TransportName] = "WebSockets"
     inherent_keep_alive: ClassVar[bool] = False
 
-    _socket: ClientConnection | None = None
+    _socket: ClientWebSocket | None = None
 
     async def connect(self, url: str, transfer_format: TransferFormat) -> None:
         context = self.context
@@ -64,16 +68,22 @@ class WebSocketTransport(Transport):
         cookie = self._cookie_header(url)
         if cookie:
             headers["Cookie"] = cookie
+        headers = merge_headers(headers, context.headers)
+        factory = context.websocket_factory
         try:
-            self._socket = await connect(
-                websocket_url(url),
-                additional_headers=merge_headers(headers, context.headers),
-                user_agent_header=None,
-                open_timeout=context.connect_timeout,
-                ping_interval=None,
-                max_size=None,
-                close_timeout=5,
-            )
+            if factory is not None:
+                async with asyncio.timeout(context.connect_timeout):
+                    self._socket = await factory(websocket_url(url), headers)
+            else:
+                self._socket = await connect(
+                    websocket_url(url),
+                    additional_headers=headers,
+                    user_agent_header=None,
+                    open_timeout=context.connect_timeout,
+                    ping_interval=None,
+                    max_size=None,
+                    close_timeout=5,
+                )
         except InvalidStatus as exc:
             response = exc.response
             body = response.body.decode("utf-8", "replace").strip() if response.body else ""
@@ -99,7 +109,7 @@ class WebSocketTransport(Transport):
         jar.add_cookie_header(request)
         return request.get_header("Cookie")
 
-    def _open_socket(self) -> ClientConnection:
+    def _open_socket(self) -> ClientWebSocket:
         if self._socket is None:
             raise TransportError("WebSocket is not in the OPEN state")
         return self._socket

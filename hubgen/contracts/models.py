@@ -242,6 +242,7 @@ class Declarations:
             python=PythonRef(module=cls.__module__, qualname=cls.__qualname__),
             fields=fields,
             type_parameters=[p.__name__ for p in parameters],
+            extra="forbid" if cls.model_config.get("extra") == "forbid" else "ignore",
             doc=source.doc if source is not None else None,
             location=location,
         )

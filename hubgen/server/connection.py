@@ -86,6 +86,7 @@ class Connection:
         "last_received",
         "principal",
         "protocol",
+        "reading",
         "replay",
         "request",
         "timeout_armed",
@@ -138,6 +139,9 @@ class Connection:
         self.last_ping_sent = now
         #: The client's first ping starts the client-timeout clock.
         self.timeout_armed = False
+        #: What the client sends is read (from when on_connected has
+        #: returned): before, it could not answer a client result.
+        self.reading = False
         #: Stateful reconnect (handshake version 2): what is kept for a new
         #: transport. None for every other connection, which pays nothing more.
         self.replay: ReplayBuffer | None = None
@@ -176,6 +180,8 @@ class Connection:
         self._aborted = True
         if self._receiving and self._reader is not None:
             self._reader.cancel()
+        if self._resumed is not None:
+            self._resumed.set()  # not waiting for a new transport any more
 
     async def receive(self) -> bytes | None:
         """The next bytes from the client; ``None`` when the client has gone or
@@ -309,7 +315,8 @@ class Connection:
         writing. False when it could not all be written in time: the client
         is not reading."""
         deadline = time.monotonic() + grace
-        while (self._queue or self._writing) and time.monotonic() < deadline:
+        # (a stateful connection without a transport writes nothing: no wait)
+        while (self._queue or self._writing) and not self._detached and time.monotonic() < deadline:
             try:
                 await asyncio.wait_for(self._arm_room().wait(), deadline - time.monotonic())
             except TimeoutError:

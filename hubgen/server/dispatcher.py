@@ -504,7 +504,7 @@ class ConnectionDispatcher:
             try:
                 if uploads:
                     values = self._call_args(method, values, uploads)
-                result = await self._call(method, values)
+                result = await self._call(method, values, message.headers)
             except asyncio.CancelledError:
                 raise
             except _Unauthorized:
@@ -569,7 +569,7 @@ class ConnectionDispatcher:
         try:
             values = self._bind(method, message.arguments)
             try:
-                iterator = await self._start_stream(method, values, uploads)
+                iterator = await self._start_stream(method, values, uploads, message.headers)
             except _Unauthorized:
                 error = self._unauthorized(target)
             except Exception as exc:
@@ -581,8 +581,9 @@ class ConnectionDispatcher:
             else:
                 binder = method.binder(self._wire)
                 sent = 0
+                stateful = connection.replay is not None  # (goes on over a new socket)
                 async for item in iterator:
-                    if connection.aborted:
+                    if connection.aborted or (not stateful and connection.transport.closing):
                         break  # nobody to stream to
                     await self._send(StreamItemMessage(invocation_id, binder.encode_result(item)))
                     sent += 1
@@ -614,10 +615,14 @@ class ConnectionDispatcher:
         await self._send(CompletionMessage(invocation_id, error=error))
 
     async def _start_stream(
-        self, method: Method[Any], values: list[Any], uploads: list[UploadStream]
+        self,
+        method: Method[Any],
+        values: list[Any],
+        uploads: list[UploadStream],
+        headers: dict[str, str] | None,
     ) -> AsyncIterator[Any]:
         """Call a streaming method: its stream, or what it raised."""
-        produced = await self._call(method, self._call_args(method, values, uploads))
+        produced = await self._call(method, self._call_args(method, values, uploads), headers)
         if not hasattr(produced, "__anext__"):
             raise TypeError(
                 f"The streaming method '{method.name}' must be an async generator "
@@ -625,19 +630,26 @@ class ConnectionDispatcher:
             )
         return produced  # type: ignore[no-any-return]
 
-    def _call(self, method: Method[Any], values: list[Any]) -> Awaitable[Any]:
+    def _call(
+        self, method: Method[Any], values: list[Any], headers: dict[str, str] | None
+    ) -> Awaitable[Any]:
         """Call a hub method on a new hub instance: the one place every path
         (the fast path, queued invocations, uploads, streams) calls one, so
-        authorization and filters apply to all alike. Awaited, gives the
-        method's result; for a stream, its async iterator."""
+        authorization and filters apply to all alike. ``headers`` are the
+        invocation message's, for filters. Awaited, gives the method's
+        result; for a stream, its async iterator."""
         hub = self._create_hub()
         if self._method_rules is None and self._pipeline is None and not method.stream:
             # nothing around it: the method's own coroutine
             return getattr(hub, method.name)(*values)  # type: ignore[no-any-return]
-        return self._call_checked(hub, method, values)
+        return self._call_checked(hub, method, values, headers)
 
     async def _call_checked(
-        self, hub: Hub[Any, Any], method: Method[Any], values: list[Any]
+        self,
+        hub: Hub[Any, Any],
+        method: Method[Any],
+        values: list[Any],
+        headers: dict[str, str] | None,
     ) -> Any:
         if self._method_rules is not None:
             rules = self._method_rules.get(method.name)
@@ -647,7 +659,12 @@ class ConnectionDispatcher:
                 if await rules.check(user, auth, caller.request) is not Verdict.ALLOWED:
                     raise _Unauthorized
         if self._pipeline is not None:
-            return await self._pipeline.invoke(HubInvocationContext(hub, method, values))
+            context = (
+                HubInvocationContext(hub, method, values, headers)
+                if headers
+                else HubInvocationContext(hub, method, values)
+            )
+            return await self._pipeline.invoke(context)
         produced = getattr(hub, method.name)(*values)
         return produced if method.stream else await produced
 

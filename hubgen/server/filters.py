@@ -27,8 +27,9 @@ checked before any filter runs.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,6 +45,13 @@ __all__ = [
     "NextInvoke",
 ]
 
+#: The headers of an invocation that carries none.
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+def _no_headers() -> Mapping[str, str]:
+    return _NO_HEADERS
+
 
 @dataclass(slots=True)
 class HubInvocationContext:
@@ -56,6 +64,10 @@ class HubInvocationContext:
     #: The bound arguments, in parameter order (an upload stream's iterator in
     #: its place). A filter may replace them before calling the next step.
     arguments: list[Any]
+    #: The invocation message's headers (empty when it has none): metadata
+    #: the client sent with this call, such as the W3C ``traceparent`` and
+    #: ``tracestate`` the .NET client adds to continue its trace.
+    headers: Mapping[str, str] = field(default_factory=_no_headers)
 
     @property
     def context(self) -> HubCallerContext:

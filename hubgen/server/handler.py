@@ -20,7 +20,7 @@ from hubgen.protocol.messages import (
 from hubgen.server.authorization import ANONYMOUS, Principal
 from hubgen.server.connection import Connection, ConnectionAborted
 from hubgen.server.dispatcher import error_detail
-from hubgen.server.stateful import ReplayBuffer, SequenceError, is_trackable
+from hubgen.server.stateful import ReplayBuffer, SequenceError
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
@@ -114,6 +114,7 @@ class HubConnectionHandler:
                 logger.exception("on_connected of %s raised", self._dispatcher.spec.name)
                 connection.abort(exc)
             else:
+                connection.reading = True
                 client_closed = await self._read_loop(connection, dispatch.dispatch, buffer)
         finally:
             self.connections.pop(connection_id, None)
@@ -259,7 +260,10 @@ class HubConnectionHandler:
         """Stateful reconnect's part of reading a message: False when it is
         not to be handled (a duplicate, an Ack or a Sequence, or anything
         before the client's Sequence after a reconnect)."""
-        if not replay.should_process(message):
+        handle, ack = replay.accept(message)
+        if ack:
+            connection.schedule_ack()
+        if not handle:
             return False
         if isinstance(message, AckMessage):
             connection.acknowledged(message.sequence_id)
@@ -270,8 +274,6 @@ class HubConnectionHandler:
             except SequenceError as exc:
                 raise ProtocolError(str(exc)) from None
             return False
-        if is_trackable(message):
-            connection.schedule_ack()
         return True
 
     # -- the end -----------------------------------------------------------------------

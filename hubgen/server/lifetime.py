@@ -143,6 +143,19 @@ def deliver(connections: Iterable[Connection], message: SerializedMessage) -> No
             raise
 
 
+def not_answerable(connection: Connection) -> HubError | None:
+    """Why ``connection`` cannot answer a client result now, if it cannot:
+    its messages are read only once its ``on_connected`` has returned, so a
+    client result asked before then (from ``on_connected`` itself, say) would
+    wait for an answer nobody reads."""
+    if connection.reading:
+        return None
+    return HubError(
+        f"Connection '{connection.connection_id}' cannot answer a client result before "
+        "its on_connected has returned: what it sends is read from then on."
+    )
+
+
 def new_invocation_id() -> str:
     """A 22-character id unique across servers, as ASP.NET Core makes them."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
@@ -323,6 +336,8 @@ class InMemoryLifetimeManager(HubLifetimeManager):
         connection = self._connections.get(connection_id)
         if connection is None:
             raise HubError(f"Connection '{connection_id}' does not exist.")
+        if (error := not_answerable(connection)) is not None:
+            raise error
         invocation_id = new_invocation_id()
         future: asyncio.Future[CompletionMessage] = asyncio.get_running_loop().create_future()
         self._pending[invocation_id] = (connection_id, future)

@@ -75,7 +75,12 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 from hubgen.errors import HubError
 from hubgen.protocol.base import ProtocolError
 from hubgen.protocol.messages import CompletionMessage, HubMessage
-from hubgen.server.lifetime import HubLifetimeManager, SerializedMessage, new_invocation_id
+from hubgen.server.lifetime import (
+    HubLifetimeManager,
+    SerializedMessage,
+    new_invocation_id,
+    not_answerable,
+)
 
 if TYPE_CHECKING:
     from hubgen.protocol.base import HubProtocol
@@ -760,15 +765,20 @@ class RedisLifetimeManager(HubLifetimeManager):
         return handle
 
     def _on_connection(self, cid: str) -> Handler:
-        def handle(payload: bytes) -> None:
+        def handle(payload: bytes) -> Awaitable[None] | None:
             excluded, message, rest = self._read_envelope(payload)
             connection = self._connections.get(cid)
             if connection is None or cid in excluded:
-                return
+                return None
             if len(rest) >= 2 and isinstance(rest[0], str) and isinstance(rest[1], str):
                 # a client-result request: the answer goes back to rest[1]
-                self._remote_pending[rest[0]] = (cid, rest[1].encode())
+                reply_to = rest[1].encode()
+                if (error := not_answerable(connection)) is not None:
+                    failed = CompletionMessage.with_error(rest[0], error.message)
+                    return self._return(reply_to, connection.protocol, failed)
+                self._remote_pending[rest[0]] = (cid, reply_to)
             self._deliver((connection,), message)
+            return None
 
         return handle
 
@@ -879,6 +889,8 @@ class RedisLifetimeManager(HubLifetimeManager):
         try:
             connection = self._connections.get(connection_id)
             if connection is not None:
+                if (error := not_answerable(connection)) is not None:
+                    raise error
                 if not connection.send(message.to_bytes(connection.protocol)):
                     raise HubError(f"Connection '{connection_id}' disconnected.")
             else:

@@ -66,6 +66,13 @@ class Transport(abc.ABC):
         """End the transport after everything sent so far was delivered
         (``error``: the connection ended because of a failure)."""
 
+    @property
+    def closing(self) -> bool:
+        """Whether the client's socket is known to be going away, before the
+        server has said so: writing on would only be dropped. A loop of
+        writes (a stream) stops at it."""
+        return False
+
     def abort(self) -> None:  # noqa: B027 - optional hook
         """Drop the client's socket now, without waiting for what was written
         to reach it: for a client that stopped reading, which a graceful close

@@ -119,6 +119,10 @@ class WebSocketTransport(Transport):
         with contextlib.suppress(OSError, RuntimeError):
             await self._send({"type": "websocket.close", "code": 1011 if error else 1000})
 
+    @property
+    def closing(self) -> bool:
+        return self._socket is not None and bool(self._socket.is_closing())
+
     def abort(self) -> None:
         self.finished.set()
         self._open = False
@@ -286,6 +290,10 @@ class DirectWebSocketTransport(DirectTransport):
             self._read_paused = False
             self._socket.resume_reading()
         self._owner.close_websocket(1011 if error else 1000)
+
+    @property
+    def closing(self) -> bool:
+        return self.closed or bool(self._socket.is_closing())
 
     def abort(self) -> None:
         self._finish()

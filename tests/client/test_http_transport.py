@@ -92,6 +92,35 @@ async def test_what_piles_up_during_a_post_goes_in_the_next_one() -> None:
     assert server.posts.empty()
 
 
+async def test_thousands_of_queued_sends_are_joined_in_linear_time() -> None:
+    """A burst (stateful reconnect's replay, a loop of fire-and-forget sends)
+    piles up behind one write: joining it must not copy it over and over,
+    which took 20 seconds for 20,000 messages of 100 characters."""
+    server = HttpPeer([SSE])
+    count = 20_000
+    records = [f'{{"type":1,"target":"Record","arguments":[{n:080d}]}}\x1e' for n in range(count)]
+    async with serve(server) as base:
+        http = HttpConnection(
+            f"{base}/hub",
+            access_token=None,
+            headers=None,
+            skip_negotiation=False,
+            connect_timeout=5.0,
+        )
+        await http.start(TransferFormat.TEXT)
+        try:
+            server.post_gate.clear()  # hold POSTs
+            first = http.post("first\x1e")
+            await asyncio.wait_for(server.posts.get(), 5)
+            rest = [http.post(record) for record in records]
+            server.post_gate.set()
+            await asyncio.wait_for(asyncio.gather(first, *rest), 5)
+            batched = await asyncio.wait_for(server.posts.get(), 5)
+        finally:
+            await http.stop()
+    assert batched.body == "".join(records).encode()
+
+
 async def test_a_refused_post_fails_the_sends_of_its_batch() -> None:
     server = HttpPeer([SSE])
     async with serve(server) as base:

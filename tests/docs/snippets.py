@@ -182,18 +182,24 @@ def project_files(document: Path) -> dict[str, str]:
 
 def shell_commands(text: str) -> list[list[str]]:
     """The simple commands of shell text: lines (with ``\\`` continuations)
-    split on ``&&``, ``||``, ``;`` and ``|``, parentheses and comments dropped."""
+    split on ``&&``, ``||``, ``;`` and ``|``, parentheses, comments and
+    redirections (``> file``) dropped."""
     commands: list[list[str]] = []
     for line in text.replace("\\\n", " ").splitlines():
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
         lexer.commenters = "#"
         current: list[str] = []
+        redirected = False  # the next word is a redirection's target, not an argument
         for token in lexer:
             if token in {"&&", "||", ";", "|", "(", ")"}:
                 if current:
                     commands.append(current)
                 current = []
+            elif token in {">", ">>", "<", "&>"}:
+                redirected = True
+            elif redirected:
+                redirected = False
             else:
                 current.append(token)
         if current:

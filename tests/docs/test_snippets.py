@@ -176,6 +176,7 @@ def test_shell_checks_catch_what_the_readme_got_wrong() -> None:
         "where hubgen is not yet: install from a checkout ('.[server]')",
     ]
     assert check_shell("pip install '.[server]'") == []
+    assert check_shell("hubgen inspect > old.json") == []  # a redirection is no argument
     assert check_shell("pip install '.[servers]'") == [
         "`pip install .[servers]`: hubgen has no extra 'servers'"
     ]

@@ -22,16 +22,16 @@ from tests.e2e.chat_support import PASSPHRASE, chat_app
 from tests.support.server import serve
 
 SECRET = b"a test secret: HS512 wants a 64-byte key and HS256 a 32-byte one."
-NOW = datetime.now(UTC)
 
 
 def claims(**changes: object) -> dict[str, object]:
     """Good claims for ``mallory``, with ``changes`` (None removes a claim)."""
+    now = datetime.now(UTC)  # when the test runs: the suite may take longer than a token lives
     base: dict[str, object] = {
         "sub": "mallory",
         "aud": AUDIENCE,
-        "iat": NOW,
-        "exp": NOW + timedelta(minutes=5),
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
     }
     base.update(changes)
     return {name: value for name, value in base.items() if value is not None}
@@ -48,7 +48,7 @@ def tampered() -> str:
 
 #: Tokens the server must refuse, each for one reason.
 REFUSED: dict[str, Callable[[], str]] = {
-    "expired": lambda: Tokens(SECRET).issue("mallory", now=NOW - timedelta(hours=2)),
+    "expired": lambda: Tokens(SECRET).issue("mallory", now=datetime.now(UTC) - timedelta(hours=2)),
     "signed with another key": lambda: Tokens(b"x" * 32).issue("mallory"),
     "alg none": lambda: jwt.encode(claims(), None, algorithm="none"),
     "another algorithm with the same key": lambda: jwt.encode(claims(), SECRET, "HS512"),

@@ -36,10 +36,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def example_dependencies() -> list[str]:
-    """What the chat example's pyproject.toml asks for besides hubgen itself."""
+def example_dependencies(extra: str | None = None) -> list[str]:
+    """What the chat example's pyproject.toml asks for besides hubgen itself
+    (for ``extra``: what that extra adds)."""
     with (ROOT / "examples" / "chat" / "pyproject.toml").open("rb") as f:
-        requirements: list[str] = tomllib.load(f)["project"]["dependencies"]
+        project = tomllib.load(f)["project"]
+    requirements: list[str] = (
+        project["dependencies"] if extra is None else project["optional-dependencies"][extra]
+    )
     return [r for r in requirements if re.split(r"[^A-Za-z0-9._-]", r)[0].lower() != "hubgen"]
 
 
@@ -84,3 +88,6 @@ def test_installed_wheel_generates_the_chat_example(wheel: Path, tmp_path: Path)
         cwd=project,
     )
     run(env_dir / "bin" / "hubgen", "generate", "--check", cwd=project)
+    # the example's own tests (hubgen.testing, from the wheel) pass as they are
+    run(python, "-m", "pip", "install", "--quiet", "-c", CONSTRAINTS, *example_dependencies("test"))
+    run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)

@@ -8,14 +8,16 @@ import asyncio
 import gc
 import json
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from hubgen.server import HubOptions
+from hubgen import HubError
+from hubgen.server import HubOptions, HubRoute
 from hubgen.server.dispatcher import ConnectionDispatcher
-from tests.apps.echo.hub import create_app
+from tests.apps.echo.hub import EchoHubImpl, create_app
 from tests.support.raw import RS, RawClient
 from tests.support.server import serve
 
@@ -256,3 +258,34 @@ async def test_client_mistakes_are_logged_at_debug_only(
     assert len(errors) == 1
     assert errors[0].getMessage() == "hub method EchoHub.crash raised"
     await other.close()
+
+
+# -- a client result asked too early -------------------------------------------------------
+
+
+class AsksOnConnected(EchoHubImpl):
+    """Asks its caller a question from on_connected."""
+
+    answers: ClassVar[list[str]] = []
+
+    async def on_connected(self) -> None:
+        try:
+            self.answers.append(str(await self.clients.caller.ask("too early?")))
+        except HubError as exc:
+            self.answers.append(exc.message)
+
+
+async def test_a_client_result_asked_in_on_connected_fails_at_once() -> None:
+    """The connection's messages are read from when on_connected returns: the
+    question could not be answered, and used to hang the connection for
+    client_result_timeout (30 s) before anything else worked."""
+    AsksOnConnected.answers = []
+    app = Starlette(routes=[HubRoute("/echo", AsksOnConnected)])
+    async with serve(app) as base_url:
+        client = await RawClient.open(base_url)
+        assert (await client.call("Echo", "straight away", timeout=2))["result"] == "straight away"
+        assert AsksOnConnected.answers == [
+            f"Connection '{client.connection_id}' cannot answer a client result before its "
+            "on_connected has returned: what it sends is read from then on."
+        ]
+        await client.close()

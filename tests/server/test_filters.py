@@ -196,6 +196,58 @@ async def test_a_filter_sees_the_method_and_the_caller() -> None:
     assert SeesTheCaller.seen == [("Echo", client.connection_id, False)]
 
 
+class SeesTheHeaders(HubFilter):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, str]]] = []
+
+    async def invoke(self, context: HubInvocationContext, call_next: NextInvoke) -> Any:
+        self.seen.append((context.method.name, dict(context.headers)))
+        return await call_next(context)
+
+
+async def test_a_filter_sees_the_invocation_s_headers() -> None:
+    """The message's ``headers`` (where the .NET client puts ``traceparent``),
+    on invocations, uploads and streams; an empty mapping when there are none."""
+    seer = SeesTheHeaders()
+    sent = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    async with serve(app_with(seer)) as url:
+        client = await RawClient.open(url)
+        call = {"type": 1, "invocationId": "1", "target": "Add", "arguments": [1, 2]}
+        await client.send({**call, "headers": sent})
+        assert (await client.expect(3, invocation_id="1"))["result"] == 3
+        await client.send({**call, "invocationId": "2"})
+        assert (await client.expect(3, invocation_id="2"))["result"] == 3
+        await client.send(
+            {
+                "type": 1,
+                "invocationId": "3",
+                "target": "SumUpload",
+                "arguments": [],
+                "streamIds": ["u"],
+                "headers": {"a": "upload"},
+            }
+        )
+        await client.send({"type": 3, "invocationId": "u"})
+        assert (await client.expect(3, invocation_id="3"))["result"] == 0
+        await client.send(
+            {
+                "type": 4,
+                "invocationId": "s",
+                "target": "Counter",
+                "arguments": [1],
+                "headers": {"a": "stream"},
+            }
+        )
+        await client.expect(3, invocation_id="s")
+        await client.close()
+    assert seer.seen == [
+        ("add", sent),
+        ("add", {}),
+        ("sum_upload", {"a": "upload"}),
+        ("counter", {"a": "stream"}),
+    ]
+
+
 class RefusesConnections(HubFilter):
     async def on_connected(self, context: HubLifetimeContext, call_next: NextConnect) -> None:
         raise HubError("not today")

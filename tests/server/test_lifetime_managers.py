@@ -114,7 +114,12 @@ class Cluster:
         self.servers = servers
 
     async def connect(
-        self, server: int, *, user: str | None = None, protocol: HubProtocol = JSON_PROTOCOL
+        self,
+        server: int,
+        *,
+        user: str | None = None,
+        protocol: HubProtocol = JSON_PROTOCOL,
+        reading: bool = True,
     ) -> Client:
         transport = Recording()
         principal = (
@@ -124,6 +129,7 @@ class Cluster:
             uuid.uuid4().hex, protocol, transport, HubOptions(), _REQUEST, principal
         )
         await self.servers[server].on_connected(connection)
+        connection.reading = reading  # (as the handler sets it once on_connected returned)
         return Client(connection, transport)
 
     async def disconnect(self, server: int, client: Client) -> None:
@@ -302,6 +308,31 @@ async def test_a_client_result_from_a_connection_that_leaves_fails(cluster: Clus
     except HubError as exc:
         error = exc.message
     assert error == f"Connection '{target.id}' disconnected."
+
+
+async def test_a_client_result_before_on_connected_returned_fails_at_once(
+    cluster: Cluster,
+) -> None:
+    """Its messages are read only from then on: asked from on_connected, a
+    client result used to wait for client_result_timeout (30 s)."""
+    here = await cluster.connect(0, reading=False)
+    there = await cluster.connect(2, reading=False)
+
+    def build(invocation_id: str, wire: WireFormat) -> InvocationMessage:
+        return InvocationMessage(target="Ask", arguments=[], invocation_id=invocation_id)
+
+    for target in (here, there):
+        try:
+            completion, _ = await asyncio.wait_for(
+                cluster.servers[0].invoke_connection(target.id, build), 5
+            )
+            error = completion.error
+        except HubError as exc:
+            error = exc.message
+        assert error == (
+            f"Connection '{target.id}' cannot answer a client result before its "
+            "on_connected has returned: what it sends is read from then on."
+        )
 
 
 async def test_a_client_result_from_no_connection_fails(cluster: Cluster) -> None:
