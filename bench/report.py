@@ -13,6 +13,8 @@ from .scenarios import AIOSIGNALR, HUBGEN_ASGI, Measurement
 TITLES = {
     "echo": "Echo — closed-loop `Echo(payload)` calls",
     "broadcast": "Broadcast fan-out — 1 sender, every connection receives",
+    "broadcast-redis": "Broadcast over Redis — 1 sender, {redis_receivers} connections: "
+    "one process in memory against two processes on one Redis",
     "group": "Group send — groups of {group_size}; one sender per group",
     "stream": "Stream — one server-to-client stream of small integers",
     "idle": "Idle density — resident memory per idle connection",
@@ -21,6 +23,7 @@ TITLES = {
 UNITS = {
     "echo": "calls/s",
     "broadcast": "delivered msgs/s",
+    "broadcast-redis": "delivered msgs/s",
     "group": "delivered msgs/s",
     "stream": "items/s",
     "idle": "KiB/connection",
@@ -48,6 +51,14 @@ def median(runs: Sequence[Measurement]) -> Measurement:
         return statistics.median(present) if present else None
 
     first = runs[0]
+    extra = {**first.extra, "runs": len(runs), "rates": [r.rate for r in runs]}
+    if "writes_per_message" in first.extra:
+        extra["writes_per_message"] = statistics.median(r.extra["writes_per_message"] for r in runs)
+    if "cpu_by_process" in first.extra:
+        extra["cpu_by_process"] = {
+            name: statistics.median(r.extra["cpu_by_process"][name] for r in runs)
+            for name in first.extra["cpu_by_process"]
+        }
     return Measurement(
         first.scenario,
         first.label,
@@ -60,12 +71,13 @@ def median(runs: Sequence[Measurement]) -> Measurement:
         med(r.p99_ms for r in runs),
         med(r.server_cpu for r in runs),
         med(r.load_cpu for r in runs),
-        {**first.extra, "runs": len(runs), "rates": [r.rate for r in runs]},
+        extra,
     )
 
 
-def _family(scenario: str) -> str:
-    return scenario.split("-")[0]
+def scenario_family(scenario: str) -> str:
+    """``broadcast-200`` → ``broadcast``; a scenario with a title of its own is its own."""
+    return scenario if scenario in TITLES else scenario.split("-")[0]
 
 
 def _peer_row(rows: list[Measurement], row: Measurement, peer: str) -> Measurement | None:
@@ -89,8 +101,10 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def _scenario_title(scenario: str, settings: dict[str, Any]) -> str:
-    family = _family(scenario)
-    title = TITLES[family].format(**settings)
+    family = scenario_family(scenario)
+    title = TITLES[family].format(
+        **{**settings, "redis_receivers": f"{settings.get('redis_receivers', 1000):,}"}
+    )
     if family == "broadcast":
         title += f", {scenario.split('-')[1]} connections"
     return title
@@ -98,7 +112,7 @@ def _scenario_title(scenario: str, settings: dict[str, Any]) -> str:
 
 def _load_table(rows: list[Measurement], lower_is_better: bool = False) -> list[str]:
     scenario = rows[0].scenario
-    unit = UNITS[_family(scenario)]
+    unit = UNITS[scenario_family(scenario)]
     latency = any(r.p50_ms is not None for r in rows)
     head = f"| server | {unit} |" + (" p50 ms | p99 ms |" if latency else "")
     head += " server CPU | load CPU |" + "".join(f" {title} |" for _, title in RATIO_PEERS)
@@ -120,6 +134,89 @@ def _load_table(rows: list[Measurement], lower_is_better: bool = False) -> list[
         cells += [_fmt(r.server_cpu, ".0%"), _fmt(r.load_cpu, ".0%"), *ratios]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _memory_row(rows: list[Measurement], row: Measurement) -> Measurement | None:
+    """broadcast-redis: the in-memory hubgen row that ``row`` is compared with."""
+    for r in rows:
+        if r.peer == "hubgen" and r.client == row.client and r.protocol == row.protocol:
+            return r
+    return None
+
+
+def cpu_per_delivery(row: Measurement) -> float | None:
+    """Server-side CPU seconds per delivered message (every server process,
+    Redis included), or None when not measured."""
+    if row.server_cpu is None or row.rate <= 0:
+        return None
+    return row.server_cpu / row.rate
+
+
+def _redis_table(rows: list[Measurement]) -> list[str]:
+    lines = [
+        "| server | delivered msgs/s | p50 ms | p99 ms | server CPU | load CPU "
+        "| server CPU µs per delivery | × in memory | CPU per delivery × in memory "
+        "| writes per delivery | CPU by process |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        memory = _memory_row(rows, r)
+        cost = cpu_per_delivery(r)
+        ratio = cost_ratio = "–"
+        if memory is not None and memory.rate > 0:
+            ratio = f"{r.rate / memory.rate:.2f}"
+            base = cpu_per_delivery(memory)
+            if cost is not None and base:
+                cost_ratio = f"{cost / base:.2f}"
+        parts = r.extra.get("cpu_by_process") or {}
+        by_process = " · ".join(f"{name} {share:.0%}" for name, share in parts.items()) or "–"
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"{r.label}{' ⚠' if r.load_bound else ''}",
+                    f"{r.rate:,.0f}",
+                    _fmt(r.p50_ms, ".2f"),
+                    _fmt(r.p99_ms, ".2f"),
+                    _fmt(r.server_cpu, ".0%"),
+                    _fmt(r.load_cpu, ".0%"),
+                    _fmt(None if cost is None else cost * 1e6, ".2f"),
+                    ratio,
+                    cost_ratio,
+                    _fmt(r.extra.get("writes_per_message"), ".2f"),
+                    by_process,
+                ]
+            )
+            + " |"
+        )
+    return lines
+
+
+def scale_out_targets(results: list[Measurement]) -> list[str]:
+    """Issue #15's wall-clock target: at 1,000 receivers the Redis path adds at
+    most 15% per delivery, in the rate (≥ 1/1.15 of in memory) and in the
+    server side's CPU time per delivery (≤ 1.15×), same client and protocol."""
+    rows = [r for r in results if r.scenario == "broadcast-redis"]
+    lines: list[str] = []
+    for r in rows:
+        memory = _memory_row(rows, r)
+        if r.peer == "hubgen" or memory is None or memory.rate <= 0 or r.rate <= 0:
+            continue
+        compared = f"{r.label} / {memory.label}"
+        rate = r.rate / memory.rate
+        lines.append(
+            f"| rate ≥ {1 / 1.15:.2f}× in memory | {compared} | {rate:.2f} "
+            f"| {'✓' if rate >= 1 / 1.15 else '✗'} |"
+        )
+        cost, base = cpu_per_delivery(r), cpu_per_delivery(memory)
+        if cost is not None and base:
+            lines.append(
+                f"| server CPU per delivery ≤ 1.15× in memory | {compared} | {cost / base:.2f} "
+                f"| {'✓' if cost / base <= 1.15 else '✗'} |"
+            )
+    if not lines:
+        return []
+    return ["| target | rows compared | ratio | met |", "|---|---|---:|:---:|", *lines]
 
 
 def _idle_table(rows: list[Measurement]) -> list[str]:
@@ -277,6 +374,21 @@ def _checked(checks: list[tuple[str, str, float, float]]) -> list[str]:
     return lines
 
 
+def _updates(settings: dict[str, Any]) -> list[str]:
+    """Lines saying which scenarios were measured again since (``bench.run --update``)."""
+    lines = []
+    for u in settings.get("updates", []):
+        scenarios = ", ".join(u["scenarios"])
+        versions = ", ".join(f"{k} {v}" for k, v in u["versions"].items())
+        lines += [
+            f"**Updated {u['date']}: {scenarios} measured again** ({u['runs']} run(s) per row, "
+            f"{u['duration']} s after a {u['warmup']} s warm-up; versions: {versions})."
+            + (f" {u['note']}" if u.get("note") else ""),
+            "",
+        ]
+    return lines
+
+
 def markdown(report: Report, *, chart: str | None = None) -> str:
     s = report.settings
     lines = [
@@ -284,6 +396,7 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
         "",
         f"{s['date']} · {s['machine']} · {s['mode']}",
         "",
+        *_updates(s),
         *([f"**{s['note']}**", ""] if s.get("note") else []),
         f"Median of {s['runs']} run(s) per row; each run measures {s['duration']} s after a "
         f"{s['warmup']} s warm-up. Server (uvicorn, one worker) pinned to CPU {s['server_cpu']}, "
@@ -305,11 +418,13 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
         by_scenario.setdefault(r.scenario, []).append(r)
     for scenario, rows in by_scenario.items():
         lines += [f"## {_scenario_title(scenario, s)}", ""]
-        family = _family(scenario)
+        family = scenario_family(scenario)
         if family == "idle":
             lines += _idle_table(rows)
         elif family == "codegen":
             lines += _codegen_table(rows)
+        elif family == "broadcast-redis":
+            lines += _redis_table(rows)
         else:
             lines += _load_table(rows)
         if family == "group":
@@ -320,11 +435,25 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
             ]
         if family == "stream":
             lines += ["", "python-socketio has no streams, so no row."]
-        if family == "broadcast":
+        if family.startswith("broadcast"):
             lines += [
                 "",
                 f"The sender keeps {s['window']} broadcasts in flight; latency is from the send "
                 "to each delivery.",
+            ]
+        if family == "broadcast-redis":
+            lines += [
+                "",
+                "The Redis rows run two uvicorn processes with `RedisLifetimeManager` on one "
+                "redis-server, started for the run on a free loopback port; the receivers are "
+                "split evenly between the processes, the sender is on the first. All three "
+                "processes are pinned to the server's core, as the single in-memory process is, "
+                "so both sides of a comparison have one core: server CPU is the sum of the "
+                "three, and the ratios are the cost of going through Redis, not a gain from a "
+                "second core (this machine has two, and the load generator needs the other). "
+                "*Writes per delivery*: the server side's write system calls (`syscw` in "
+                "`/proc/<pid>/io`) per delivered message; below 1 where a connection's "
+                "writer sends several queued messages in one write.",
             ]
         lines.append("")
     goals = targets(report.results)
@@ -347,6 +476,19 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
             "peers on uvicorn's default one; a ✗ on a ⚠ row may be the load generator's.",
             "",
             *goals,
+            "",
+        ]
+    scale_out = scale_out_targets(report.results)
+    if scale_out:
+        lines += [
+            "## Issue #15's targets (scale-out over Redis)",
+            "",
+            "At 1,000 receivers the Redis path adds at most 15% per delivery: each Redis row "
+            "against the in-memory row of the same client kind and protocol. The same target "
+            "in instruction counts, and the other two (Redis work per broadcast, echo): "
+            "performance.md.",
+            "",
+            *scale_out,
             "",
         ]
     lines += [
@@ -384,6 +526,7 @@ def chart(report: Report, path: Path) -> None:
     colours = {
         "hubgen": "#2a7ab9",
         "hubgen via ASGI": "#8fbfe0",
+        "hubgen on Redis": "#7fb3e0",
         "aiosignalr": "#e69f00",
         "python-socketio": "#999999",
         "raw WebSocket": "#3c3c3c",
@@ -402,7 +545,7 @@ def chart(report: Report, path: Path) -> None:
         squeeze=False,
     )
     for ax, (scenario, rows) in zip(axes[:, 0], by_scenario.items(), strict=True):
-        family = _family(scenario)
+        family = scenario_family(scenario)
         values = [r.rate / 1024 if family == "idle" else r.rate for r in rows]
         bars = ax.barh(
             [r.label + (" ⚠" if r.load_bound else "") for r in rows],

@@ -5,14 +5,17 @@
     python -m bench.run --peer hubgen --peer raw # rows of some servers only
     python -m bench.run --quick                  # a smoke run of every scenario (CI)
 
-Scenarios: echo, broadcast (200 and 1,000 connections), group, stream, idle
-(memory per idle connection) and codegen. Servers: a raw WebSocket baseline,
-python-socketio, aiosignalr (patched, see bench/apps/aiosignalr_app.py) and
-hubgen, each under the same uvicorn, pinned to CPU 0; the Node load generator
-(bench/load) is pinned to CPU 1. Both sides' CPU time is recorded and rows where
-the load generator used a whole core are flagged. Only loopback is used; every
-process is stopped by its own PID. Results: bench/results/benchmarks.{md,json,png}
-and docs/benchmarks.md (``--quick`` writes quick.* and leaves docs alone).
+Scenarios: echo, broadcast (200 and 1,000 connections), broadcast-redis (1,000
+connections on hubgen in one process, in memory, against two hubgen processes on
+one redis-server), group, stream, idle (memory per idle connection) and codegen.
+Servers: a raw WebSocket baseline, python-socketio, aiosignalr (patched, see
+bench/apps/aiosignalr_app.py) and hubgen, each under the same uvicorn, pinned to
+CPU 0 (a cluster's two uvicorn processes and its redis-server all on CPU 0);
+the Node load generator (bench/load) is pinned to CPU 1. Both sides' CPU time
+is recorded and rows where the load generator used a whole core are flagged.
+Only loopback is used; every process is stopped by its own PID. Results:
+bench/results/benchmarks.{md,json,png} and docs/benchmarks.md (``--quick``
+writes quick.* and leaves docs alone).
 """
 
 from __future__ import annotations
@@ -32,8 +35,19 @@ from pathlib import Path
 from typing import Any
 
 from . import report
-from .harness import LOAD_CPU, ROOT, SERVER_CPU, Server, raise_open_files_limit
+from .harness import (
+    LOAD_CPU,
+    ROOT,
+    SERVER_CPU,
+    Cluster,
+    Served,
+    Server,
+    raise_open_files_limit,
+    redis_server_version,
+)
 from .scenarios import (
+    HUBGEN,
+    HUBGEN_REDIS,
     PEERS,
     SCENARIOS,
     Measurement,
@@ -58,6 +72,7 @@ QUICK = Settings(
     group_size=5,
     window=2,
     group_window=2,
+    redis_receivers=20,
     idle_connections=100,
     codegen_hubs=(1, 2),
     settle=0.2,
@@ -68,11 +83,13 @@ def quick_rows(scenario: str, rows: list[Row]) -> list[Row]:
     """A few rows of a scenario for the smoke run: every server once, cycling
     through client kinds and protocols so that every code path runs somewhere."""
     shift = SCENARIOS.index(scenario)
+    # hubgen on Redis picks what hubgen picks: the row it is compared with
+    offsets = {peer: i for i, peer in enumerate(PEERS)} | {HUBGEN_REDIS: PEERS.index(HUBGEN)}
     picked: list[Row] = []
-    for i, peer in enumerate(PEERS):
+    for peer, offset in offsets.items():
         options = [r for r in rows if r.peer is peer and r.transport == "WebSockets"]
         if options:
-            picked.append(options[(shift + i) % len(options)])
+            picked.append(options[(shift + offset) % len(options)])
     picked += [r for r in rows if r.transport != "WebSockets"]
     return picked
 
@@ -102,11 +119,13 @@ def _versions() -> dict[str, str]:
         "pydantic",
         "pydantic-core",
         "msgpack",
+        "redis",
         "python-socketio",
         "aiosignalr",
     ):
         with contextlib.suppress(PackageNotFoundError):
             found[name] = version(name)
+    found["redis-server"] = redis_server_version() or "not installed"
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
     found["node"] = node.stdout.strip()
     lock = json.loads((BENCH / "package-lock.json").read_text())["packages"]
@@ -116,25 +135,33 @@ def _versions() -> dict[str, str]:
 
 
 class Servers:
-    """Starts servers: a fresh one for every run, or (``shared``) one per app for the
-    whole session, as the smoke run does to stay within seconds."""
+    """Starts servers: a fresh one (or cluster: processes on a fresh redis-server)
+    for every run, or (``shared``) one per peer for the whole session, as the
+    smoke run does to stay within seconds."""
 
     def __init__(self, extra_args: tuple[str, ...], shared: bool) -> None:
         self.extra_args = extra_args
         self.shared = shared
-        self._running: dict[tuple[str, tuple[str, ...]], Server] = {}
+        self._running: dict[Peer, Server | Cluster] = {}
+
+    def _start(self, peer: Peer) -> Server | Cluster:
+        args = (*self.extra_args, *peer.server_args)
+        if peer.processes > 1:
+            return Cluster(peer.app, peer.processes, args)
+        return Server(peer.app, args)
 
     @contextlib.contextmanager
-    def get(self, peer: Peer, *, fresh: bool = False) -> Iterator[Server]:
-        args = (*self.extra_args, *peer.server_args)
-        key = (peer.app, args)
+    def get(self, peer: Peer, *, fresh: bool = False) -> Iterator[Served]:
         if self.shared and not fresh:
-            if key not in self._running:
-                self._running[key] = Server(peer.app, args)
-            yield self._running[key]
+            if peer not in self._running:
+                self._running[peer] = self._start(peer)
+            yield self._running[peer]
             return
-        with Server(peer.app, args) as server:
+        server = self._start(peer)
+        try:
             yield server
+        finally:
+            server.close()
 
     def close(self) -> None:
         for server in self._running.values():
@@ -189,7 +216,7 @@ def run_suite(
             # minute) lands on every row of a comparison alike instead of on
             # the runs of one row.
             samples: dict[Row, list[Measurement]] = {row: [] for row in rows}
-            measure: Callable[[Row, Server, Settings], Measurement]
+            measure: Callable[[Row, Served, Settings], Measurement]
             measure = measure_idle if scenario == "idle" else measure_load
             started = time.monotonic()
             for round_number in range(1, runs + 1):
@@ -240,6 +267,47 @@ def run_suite(
     return report.Report(report_settings, results, failures)
 
 
+def load(path: Path) -> report.Report:
+    """A report as ``write`` saved it."""
+    saved = json.loads(path.read_text())
+    return report.Report(
+        saved["settings"], [Measurement(**r) for r in saved["results"]], saved["failures"]
+    )
+
+
+def merge(old: report.Report, new: report.Report, scenarios: list[str]) -> report.Report:
+    """``old`` with the rows of ``scenarios`` replaced by ``new``'s (``--update``):
+    the other rows, and the settings they were measured with, stay; the
+    update is recorded in ``settings["updates"]``, with its date, settings
+    and versions, and the page says which scenarios were measured when."""
+    measured = set(scenarios)
+    kept = [r for r in old.results if report.scenario_family(r.scenario) not in measured]
+    failures = [
+        f for f in old.failures if report.scenario_family(f.split(" · ", 1)[0]) not in measured
+    ]
+    order = {scenario: i for i, scenario in enumerate(SCENARIOS)}
+    results = sorted(
+        kept + new.results, key=lambda r: order.get(report.scenario_family(r.scenario), len(order))
+    )
+    n = new.settings
+    update = {
+        "date": n["date"],
+        "scenarios": [s for s in SCENARIOS if s in measured],
+        "runs": n["runs"],
+        "duration": n["duration"],
+        "warmup": n["warmup"],
+        "note": n.get("note", ""),
+        "versions": n["versions"],
+    }
+    # what the new rows need to be rendered (a new scenario's settings)
+    settings = {**{k: v for k, v in n.items() if k not in old.settings}, **old.settings}
+    settings["updates"] = [
+        *(u for u in old.settings.get("updates", []) if set(u["scenarios"]) - measured),
+        update,
+    ]
+    return report.Report(settings, results, failures + new.failures)
+
+
 def write(result: report.Report, out: Path, name: str, *, docs: Path | None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"{name}.png"
@@ -279,23 +347,40 @@ scripts/bootstrap dev                              # pinned Python and Node pack
 .venv/bin/python -m bench.run --scenario echo --peer hubgen --peer socketio --runs 5
 .venv/bin/python -m bench.run --quick --out /tmp/b # the smoke run CI does (tests/bench)
 .venv/bin/python -m bench.run --render bench/results/benchmarks.json  # re-render only
+.venv/bin/python -m bench.run --scenario broadcast-redis --update     # measure one scenario again
 ```
+
+`--update` replaces only the measured scenarios' rows in
+`bench/results/benchmarks.json` and says below which were measured when.
 
 Scenarios (modeled on the SignalR team's): **echo** (50 connections calling
 `Echo(payload)` in a closed loop; also over SSE and Long Polling), **broadcast**
-(one sender, every one of 200 / 1,000 connections receives), **group** (groups of
-10, one sender each), **stream** (one server-to-client stream of integers),
-**idle** (memory per idle connection, 5,000 connections) and **codegen**
-(`hubgen generate` for 10 and 100 synthetic hubs of 20 methods). Servers: a raw
-Starlette WebSocket endpoint (the limit of the stack), python-socketio, aiosignalr
-and hubgen, all under the same uvicorn; see `bench/apps/`. Load generators are in
-`bench/load/`; `bench/load/clients.mjs` holds the one connection interface over
-the official clients and the lean ones. Each run starts a fresh server process;
-every process is stopped by its own PID; only loopback is used.
+(one sender, every one of 200 / 1,000 connections receives), **broadcast-redis**
+(the same to 1,000 connections: hubgen in one process in memory against two hubgen
+processes with `RedisLifetimeManager` on one redis-server, the receivers split
+between them), **group** (groups of 10, one sender each), **stream** (one
+server-to-client stream of integers), **idle** (memory per idle connection, 5,000
+connections) and **codegen** (`hubgen generate` for 10 and 100 synthetic hubs of
+20 methods). Servers: a raw Starlette WebSocket endpoint (the limit of the stack),
+python-socketio, aiosignalr and hubgen, all under the same uvicorn; see
+`bench/apps/`. Load generators are in `bench/load/`; `bench/load/clients.mjs`
+holds the one connection interface over the official clients and the lean ones.
+Each run starts a fresh server process (for broadcast-redis: a fresh redis-server
+on a free loopback port and two server processes on it); every process is
+stopped by its own PID; only loopback is used.
+
+**Pinning.** The server is pinned to CPU 0 and the load generator to CPU 1. In
+broadcast-redis, both server processes and redis-server are pinned to CPU 0
+too: on a 2-core machine the load generator needs the other core, and with the
+same one core on both sides the comparison measures what going through Redis
+costs per delivery (the table's *server CPU µs per delivery*, summed over the
+three processes), not what a second core would add.
 
 Where the server's time goes, measured in instructions per call rather than
 wall-clock time (`python -m bench.instructions`), and what was optimized with
-the numbers before and after: [performance.md](performance.md).
+the numbers before and after: [performance.md](performance.md). Scale-out over
+Redis, counted the same way (`python -m bench.scale_out`): [performance.md,
+*Scale-out over Redis*](performance.md#scale-out-over-redis).
 
 ## Latest run"""
 
@@ -327,13 +412,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-docs", action="store_true", help=f"don't rewrite {DOCS.relative_to(ROOT)}"
     )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="replace only the measured scenarios' rows in OUT/benchmarks.json "
+        "(keeping the others, and saying which were measured when) and rewrite from there",
+    )
     args = parser.parse_args(argv)
+    if args.update and (args.quick or args.render):
+        parser.error("--update goes with a measured run, not --quick or --render")
+    if args.update and not (args.out / "benchmarks.json").exists():
+        parser.error(f"--update needs {args.out / 'benchmarks.json'} from an earlier run")
 
     if args.render is not None:
-        saved = json.loads(args.render.read_text())
-        result = report.Report(
-            saved["settings"], [Measurement(**r) for r in saved["results"]], saved["failures"]
-        )
+        result = load(args.render)
         name = args.render.stem
         written = write(result, args.render.parent, name, docs=None if args.no_docs else DOCS)
         print(f"wrote {written}")
@@ -364,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         ws_deflate=args.ws_deflate,
         note=args.note,
     )
+    if args.update:
+        result = merge(load(args.out / "benchmarks.json"), result, args.scenario)
     docs = None if args.quick or args.no_docs else DOCS
     written = write(result, args.out, "quick" if args.quick else "benchmarks", docs=docs)
     print(f"wrote {written}" + (f" and {docs.relative_to(ROOT)}" if docs else ""))

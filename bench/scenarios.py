@@ -4,18 +4,23 @@ A *row* is one server, speaking one protocol over one transport, driven by one
 load generator client (``official``: @microsoft/signalr or socket.io-client;
 ``lean``: bench/load/clients.mjs over ``ws``; raw WebSocket rows always use
 ``ws``). Each scenario lists its rows; ``measure`` runs one of them once.
+
+``broadcast-redis`` compares hubgen in one process (the in-memory lifetime
+manager) with hubgen in two processes on one Redis (``HUBGEN_REDIS``): the
+receivers are split across both processes, the sender is on the first.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import codegen
-from .harness import Sample, Server, rss_bytes, run_load
+from .harness import Sample, Served, rss_bytes, run_load
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class Peer:
     note: str = ""
     #: uvicorn options of this server's own (after the suite's)
     server_args: tuple[str, ...] = ()
+    #: uvicorn processes; more than one run on a redis-server (harness.Cluster)
+    processes: int = 1
 
 
 #: hubgen's own WebSocket protocol (hubgen.server.wsprotocol), as uvicorn takes it.
@@ -55,6 +62,17 @@ AIOSIGNALR = Peer(
     "frames; MessagePack empty header map packed as an integer), see bench/apps/aiosignalr_app.py",
 )
 PEERS = (RAW, SOCKETIO, AIOSIGNALR, HUBGEN_ASGI, HUBGEN)
+#: hubgen scaled out: two processes with the Redis lifetime manager on one
+#: redis-server (all three pinned to the server's core, as one server is), on
+#: hubgen's own WebSocket protocol as the in-memory row it is compared with.
+HUBGEN_REDIS = Peer(
+    "hubgen on Redis",
+    "bench.apps.hubgen_redis_app:app",
+    "signalr",
+    "/hub",
+    server_args=OWNED_WS,
+    processes=2,
+)
 
 # The raw WebSocket server has one route per scenario.
 RAW_ROUTES = {"echo": "/ws", "broadcast": "/broadcast", "group": "/group", "stream": "/stream"}
@@ -73,6 +91,8 @@ class Row:
         if self.peer is RAW:
             return "raw WebSocket"
         parts = [self.peer.name + (" (patched)" if self.peer is AIOSIGNALR else "")]
+        if self.peer.processes > 1:
+            parts[0] += f" ({self.peer.processes} processes)"
         if self.peer.kind == "signalr":
             parts.append("MessagePack" if self.protocol == "messagepack" else "JSON")
         if self.transport != "WebSockets":
@@ -85,11 +105,13 @@ class Row:
             return f"ws://127.0.0.1:{port}{RAW_ROUTES[base]}"
         return f"http://127.0.0.1:{port}{self.peer.path}"
 
-    def load_args(self, port: int, base: str) -> dict[str, Any]:
+    def load_args(self, ports: Sequence[int], base: str) -> dict[str, Any]:
+        """The load generator's arguments; several ports: a URL each, the
+        connections spread over them (bench/load/fanout.mjs)."""
         return {
             "kind": self.peer.kind,
             "client": "lean" if self.client == "ws" else self.client,
-            "url": self.url(port, base),
+            "url": ",".join(self.url(port, base) for port in ports),
             "protocol": self.protocol,
             "transport": self.transport,
         }
@@ -130,6 +152,8 @@ class Settings:
     # trips instead of throughput (4 gave a third of 16's rate for hubgen).
     window: int = 16
     group_window: int = 8
+    #: broadcast-redis: connections, split over the processes of the Redis rows
+    redis_receivers: int = 1000
     idle_connections: int = 5000
     codegen_hubs: tuple[int, ...] = (10, 100)
     payload: int = 32
@@ -156,15 +180,21 @@ def _timeout(settings: Settings, connections: int) -> float:
     return settings.warmup + settings.duration + 30 + connections / 50
 
 
-def measure_load(row: Row, server: Server, settings: Settings) -> Measurement:
-    """Echo, broadcast, group and stream rows: one load generator run."""
+def measure_load(row: Row, server: Served, settings: Settings) -> Measurement:
+    """Echo, broadcast, group and stream rows: one load generator run. The
+    server side's write system calls per message (delivery, call or item) go
+    in ``extra``, and with several server-side processes each one's CPU use."""
     base = row.scenario.split("-")[0]
-    args = row.load_args(server.port, base)
+    args = row.load_args(server.ports, base)
     args |= {"duration": settings.duration, "warmup": settings.warmup, "payload": settings.payload}
     connections = 1
     if base == "echo":
         script = "echo.mjs"
         connections = settings.echo_connections
+    elif row.scenario == "broadcast-redis":
+        script = "fanout.mjs"
+        connections = settings.redis_receivers
+        args["window"] = settings.window
     elif base == "broadcast":
         script = "fanout.mjs"
         connections = int(row.scenario.split("-")[1])
@@ -179,10 +209,18 @@ def measure_load(row: Row, server: Server, settings: Settings) -> Measurement:
         raise ValueError(row.scenario)
     args["connections"] = connections
     run = run_load(server, script, args, timeout=_timeout(settings, connections))
-    return _from_run(row, run.result, run.cpu())
+    measured = _from_run(row, run.result, run.cpu())
+    count = run.result.get("count")
+    if count:
+        # messages written per system call tell batching apart (broadcast-redis)
+        measured.extra["writes_per_message"] = run.server_writes() / count
+    if len(server.pids) > 1:
+        parts = run.server_cpu_parts()
+        measured.extra["cpu_by_process"] = dict(zip(server.names, parts, strict=True))
+    return measured
 
 
-def measure_idle(row: Row, server: Server, settings: Settings) -> Measurement:
+def measure_idle(row: Row, server: Served, settings: Settings) -> Measurement:
     """Resident memory per idle connection: server VmRSS with ``--warm`` connections
     open, then with ``idle_connections`` more, divided by their number."""
     rss: dict[str, int] = {}
@@ -190,12 +228,12 @@ def measure_idle(row: Row, server: Server, settings: Settings) -> Measurement:
     def on_event(event: str, sample: Sample) -> None:
         if event == "warm":
             time.sleep(settings.settle)
-            rss["warm"] = rss_bytes(server.pid)
+            rss["warm"] = sum(rss_bytes(pid) for pid in server.pids)
         elif event == "ready":
             time.sleep(settings.settle)
-            rss["ready"] = rss_bytes(server.pid)
+            rss["ready"] = sum(rss_bytes(pid) for pid in server.pids)
 
-    args = row.load_args(server.port, "echo")
+    args = row.load_args(server.ports, "echo")
     args |= {"connections": settings.idle_connections, "warm": 50}
     run = run_load(
         server,
@@ -270,6 +308,16 @@ def rows_for(scenario: str, settings: Settings) -> list[Row]:
             rows += _signalr_rows(name, ("official", "lean"))
             rows.append(Row(name, HUBGEN_ASGI, "lean"))
         return rows
+    if scenario == "broadcast-redis":
+        # each Redis row right after the in-memory row it is compared with
+        rows = []
+        for client in ("official", "lean"):
+            for protocol in ("json", "messagepack"):
+                rows += [
+                    Row(scenario, HUBGEN, client, protocol),
+                    Row(scenario, HUBGEN_REDIS, client, protocol),
+                ]
+        return rows
     if scenario == "group":
         return [
             Row("group", RAW, "ws"),
@@ -292,4 +340,4 @@ def rows_for(scenario: str, settings: Settings) -> list[Row]:
     raise ValueError(scenario)
 
 
-SCENARIOS = ("echo", "broadcast", "group", "stream", "idle", "codegen")
+SCENARIOS = ("echo", "broadcast", "broadcast-redis", "group", "stream", "idle", "codegen")

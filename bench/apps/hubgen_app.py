@@ -1,8 +1,16 @@
-"""The hubgen server under benchmark: ``uvicorn bench.apps.hubgen_app:app``."""
+"""The hubgen server under benchmark: ``uvicorn bench.apps.hubgen_app:app``.
+
+``BENCH_KEEP_ALIVE`` (optional) sets the seconds between the server's pings
+(default 15, ASP.NET Core's). ``bench.instructions`` sets it to an hour:
+under valgrind a run lasts about fifty times as long, and a ping to every
+connection every 15 s of that would be counted as work per message that it
+is not.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -32,4 +40,12 @@ class BenchHub(BenchHubBase):
             yield i
 
 
-app = Starlette(routes=[HubRoute("/hub", BenchHub, options=HubOptions(max_message_size=None))])
+def options() -> HubOptions:
+    """The options of every benchmark hub (no message size limit)."""
+    keep_alive = float(os.environ.get("BENCH_KEEP_ALIVE") or 15.0)
+    return HubOptions(
+        max_message_size=None, keep_alive_interval=keep_alive, client_timeout=2 * keep_alive
+    )
+
+
+app = Starlette(routes=[HubRoute("/hub", BenchHub, options=options())])

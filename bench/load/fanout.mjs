@@ -4,7 +4,10 @@
 // SendToGroup(group, payload) to its group. Each sender keeps at most --window
 // messages in flight (a message is done once every addressee has it). Counts
 // deliveries per second and the delay from send to each delivery.
-//   node fanout.mjs --kind K --client C --url URL [--protocol P] --connections N
+// --url may list several servers, separated by commas (processes of one hub
+// on a backplane): connection i connects to the (i mod n)th, so the sender
+// (connection 0) is on the first and the receivers are split evenly.
+//   node fanout.mjs --kind K --client C --url URL[,URL...] [--protocol P] --connections N
 //                   [--group-size 10] [--window 4] [--duration 5] [--warmup 1] [--payload 32]
 import { connectMany, mark, measureWindow, parseArgs, percentile, sleep } from "./clients.mjs";
 
@@ -14,8 +17,12 @@ const groupSize = Number(args["group-size"] ?? 0);
 const window = Number(args.window ?? 4);
 const padding = "x".repeat(Number(args.payload ?? 32));
 const groupOf = (i) => (groupSize ? `g${Math.floor(i / groupSize)}` : null);
+const urls = String(args.url).split(",");
 // The raw WebSocket server has a route per scenario and takes the group from the query.
-const options = (i) => ({ ...args, url: args.kind === "ws" && groupSize ? `${args.url}?g=${groupOf(i)}` : args.url });
+const options = (i) => {
+  const url = urls[i % urls.length];
+  return { ...args, url: args.kind === "ws" && groupSize ? `${url}?g=${groupOf(i)}` : url };
+};
 const clients = await connectMany(connections, 50, options);
 
 const inflight = new Map(); // seq → { sentAt, remaining, sender }

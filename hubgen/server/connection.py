@@ -51,6 +51,10 @@ class ConnectionAborted(Exception):
     Close message when detailed errors are on)."""
 
 
+class ClientTimedOut(ConnectionAborted):
+    """The client sent nothing, not even a ping, for ``client_timeout``."""
+
+
 class Connection:
     """A connected, handshaken hub client (ASP.NET Core's ``HubConnectionContext``).
 

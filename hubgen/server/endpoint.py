@@ -32,7 +32,7 @@ from hubgen.server.authorization import (
     credentials_of,
     user_of,
 )
-from hubgen.server.connection import ConnectionAborted
+from hubgen.server.connection import ClientTimedOut, ConnectionAborted
 from hubgen.server.http_transports import (
     MAX_UNPOLLED,
     HttpTransport,
@@ -553,7 +553,7 @@ class HubEndpoint:
                     and now - connection.last_received > options.client_timeout
                 ):
                     connection.abort(
-                        ConnectionAborted(
+                        ClientTimedOut(
                             "Client hasn't sent a message/ping within the configured "
                             "client_timeout."
                         ),

@@ -97,6 +97,8 @@ _REMOVE = 2
 _SEEN_MESSAGES = 4096
 #: Faults reported per kind before the log goes quiet (then every 1000th).
 _LOUD_FAULTS = 10
+#: Publishes queued or unanswered beyond which a send waits for its own.
+_PUBLISH_BACKLOG = 1024
 
 Handler = Callable[[bytes], Awaitable[None] | None]
 
@@ -159,6 +161,9 @@ class RedisBackplane:
         #: SUBSCRIBE commands sent per channel, confirmed in order.
         self._confirmations: dict[bytes, list[asyncio.Future[None]]] = {}
         self._queue: asyncio.Queue[tuple[bytes, bytes, asyncio.Future[int]]] | None = None
+        #: Publishes written and not yet answered, and the last one queued.
+        self._in_flight = 0
+        self._last_publish: asyncio.Future[int] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
         self._users = 0
@@ -180,8 +185,11 @@ class RedisBackplane:
         self._publisher = aioredis.Redis.from_url(
             self.url, socket_connect_timeout=self._connect_timeout
         )
+        # No read timeout on the subscribing connection: it may rightly hear
+        # nothing for long (redis-py 8.2 gives up after 5 s by default, and it
+        # was dropped and made again every 5 s); _read's health check decides.
         self._pool = aioredis.ConnectionPool.from_url(
-            self.url, socket_connect_timeout=self._connect_timeout
+            self.url, socket_connect_timeout=self._connect_timeout, socket_timeout=None
         )
         self._queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
@@ -198,17 +206,26 @@ class RedisBackplane:
             logger.error("Redis at %s is unreachable: serving this process only", self.url)
 
     async def close(self) -> None:
-        """Disconnect (when the last hub using it closes)."""
+        """Disconnect (when the last hub using it closes), once what was
+        queued for publishing is published (for at most ``connect_timeout``)."""
         starting, self._starting = self._starting, None
         if starting is None:
             return
         with contextlib.suppress(Exception):
             await starting
+        last = self._last_publish
+        if last is not None and not last.done():
+            # publishes go in order: the last one answered, all are
+            await asyncio.wait([last], timeout=self._connect_timeout)
         for task in (*self._tasks, *self._handling):
             task.cancel()
         await asyncio.gather(*self._tasks, *self._handling, return_exceptions=True)
         self._tasks = []
         self._handling.clear()
+        queue, self._queue = self._queue, None
+        while queue is not None and not queue.empty():
+            queue.get_nowait()[2].cancel()  # never to be published: nobody waits forever
+        self._last_publish = None
         await self._drop_connection()
         if self._publisher is not None:
             with contextlib.suppress(Exception):
@@ -242,10 +259,24 @@ class RedisBackplane:
         not take it."""
         if self._queue is None:
             await self.start()
-        assert self._queue is not None
+        return await self.publish_nowait(channel, payload)
+
+    def publish_nowait(self, channel: bytes, payload: bytes) -> asyncio.Future[int]:
+        """Queue ``payload`` for publishing (after everything queued before
+        it, on one connection: in order) and return at once; the future is
+        what :meth:`publish` would return or raise. The backplane must have
+        been started."""
+        if self._queue is None:
+            raise RuntimeError("start the backplane before publishing")
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((channel, payload, future))
-        return await future
+        self._last_publish = future
+        return future
+
+    @property
+    def backlog(self) -> int:
+        """Publishes queued or waiting for Redis's answer."""
+        return (self._queue.qsize() if self._queue is not None else 0) + self._in_flight
 
     async def _publish_loop(self) -> None:
         """Publishes what is queued, everything queued so far in one round
@@ -258,6 +289,7 @@ class RedisBackplane:
             batch = [await queue.get()]
             while not queue.empty() and len(batch) < 1024:
                 batch.append(queue.get_nowait())
+            self._in_flight = len(batch)
             try:
                 pipe = publisher.pipeline(transaction=False)
                 for channel, payload, _ in batch:
@@ -272,6 +304,8 @@ class RedisBackplane:
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            finally:
+                self._in_flight = 0
             for (_, _, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(int(result))
@@ -645,14 +679,49 @@ class RedisLifetimeManager(HubLifetimeManager):
             self._deliver((c for cid, c in here.items() if cid not in exclude), message)
         payload, failure = self._envelope(message, exclude, *extra)
         if payload is not None:
-            missed: dict[str, Connection] = {}
-            for channel, what in channels.items():
-                if await self._publish(channel, payload, what) is None:
-                    missed.update((c.connection_id, c) for c in local(channel))
-            targets = (c for cid, c in missed.items() if cid not in exclude and cid not in here)
-            self._deliver(targets, message)
+            # Queued, not waited for (as the in-memory manager queues on each
+            # connection and returns): the sends of a burst, a sender's
+            # invocations one after another, go to Redis in one round trip and
+            # come back together, and each connection's writer sends them in
+            # one write. Waiting for each answer made every delivery a write
+            # of its own. Only when Redis falls behind does a send wait.
+            futures = [self.backplane.publish_nowait(channel, payload) for channel in channels]
+            self._on_published(futures, channels, message, exclude, local, here)
+            if self.backplane.backlog > _PUBLISH_BACKLOG:
+                await asyncio.wait(futures)
         if failure is not None:
             raise failure
+
+    def _on_published(
+        self,
+        futures: list[asyncio.Future[int]],
+        channels: dict[bytes, str],
+        message: SerializedMessage,
+        exclude: Collection[str],
+        local: Callable[[bytes], Iterable[Connection]],
+        here: Mapping[str, Connection],
+    ) -> None:
+        """Once Redis has answered every publish of a send: where it could not
+        take one, log it, and deliver to the connections of this process that
+        channel reaches (less those ``here`` that had it already), each once."""
+        waiting = len(futures)
+
+        def done(_: asyncio.Future[int]) -> None:
+            nonlocal waiting
+            waiting -= 1
+            if waiting:
+                return
+            missed: dict[str, Connection] = {}
+            for future, (channel, what) in zip(futures, channels.items(), strict=True):
+                if future.cancelled() or (exc := future.exception()) is None:
+                    continue  # published (or the backplane closed)
+                self._failed_send(f"{what}: Redis at {self.backplane.url}: {exc}")
+                missed.update((c.connection_id, c) for c in local(channel))
+            targets = (c for cid, c in missed.items() if cid not in exclude and cid not in here)
+            self._deliver(targets, message)
+
+        for future in futures:
+            future.add_done_callback(done)
 
     async def send_all(self, message: SerializedMessage, exclude: Collection[str] = ()) -> None:
         await self._ready()
@@ -730,12 +799,18 @@ class RedisLifetimeManager(HubLifetimeManager):
                 self._seen.popitem(last=False)
         return seen
 
-    def _first_time(self, rest: list[Any], connections: Iterable[Connection]) -> list[Connection]:
+    @staticmethod
+    def _targets(members: Mapping[str, Connection], excluded: frozenset[str]) -> list[Connection]:
+        if not excluded:  # the common case: no test per receiver
+            return list(members.values())
+        return [c for cid, c in members.items() if cid not in excluded]
+
+    def _first_time(self, rest: list[Any], connections: list[Connection]) -> list[Connection]:
         """``connections`` less those a send with an id (last in ``rest``)
         reached already: through another of its groups, or directly while
         this process's subscriptions were down."""
         if len(rest) < 3 or not isinstance(rest[2], bytes):
-            return list(connections)
+            return connections
         seen = self._remember(rest[2], {})
         fresh = [c for c in connections if c.connection_id not in seen]
         seen.update(c.connection_id for c in fresh)
@@ -743,14 +818,13 @@ class RedisLifetimeManager(HubLifetimeManager):
 
     def _on_all(self, payload: bytes) -> None:
         excluded, message, rest = self._read_envelope(payload)
-        targets = [c for cid, c in self._connections.items() if cid not in excluded]
+        targets = self._targets(self._connections, excluded)
         self._deliver(self._first_time(rest, targets), message)
 
     def _on_group(self, group: str) -> Handler:
         def handle(payload: bytes) -> None:
             excluded, message, rest = self._read_envelope(payload)
-            members = self._groups.get(group, {})
-            targets = [c for cid, c in members.items() if cid not in excluded]
+            targets = self._targets(self._groups.get(group, {}), excluded)
             self._deliver(self._first_time(rest, targets), message)
 
         return handle
@@ -758,8 +832,7 @@ class RedisLifetimeManager(HubLifetimeManager):
     def _on_user(self, user: str) -> Handler:
         def handle(payload: bytes) -> None:
             excluded, message, rest = self._read_envelope(payload)
-            members = self._users.get(user, {})
-            targets = [c for cid, c in members.items() if cid not in excluded]
+            targets = self._targets(self._users.get(user, {}), excluded)
             self._deliver(self._first_time(rest, targets), message)
 
         return handle

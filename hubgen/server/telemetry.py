@@ -50,7 +50,7 @@ except ImportError as exc:  # pragma: no cover - checked in a subprocess
     ) from exc
 
 from hubgen import __version__
-from hubgen.server.connection import ConnectionAborted
+from hubgen.server.connection import ClientTimedOut
 from hubgen.server.filters import (
     HubFilter,
     HubInvocationContext,
@@ -109,11 +109,6 @@ INVOCATION_DURATION_BUCKETS = (
 
 #: A context with nothing in it: a call without trace headers starts a trace.
 _ROOT = Context()
-
-#: The text of the abort that ends a connection whose client went silent
-#: (the heartbeat in hubgen/server/endpoint.py): ``signalr.connection.status``
-#: is then ``timeout``.
-_CLIENT_TIMEOUT = "client_timeout"
 
 Attributes = Mapping[str, "AttributeValue"]
 
@@ -398,7 +393,7 @@ def _close_status(caller: HubCallerContext, exception: BaseException | None) -> 
     connection = caller._connection  # this package's own
     if connection.allow_reconnect and connection.abort_reason is None:
         return "app_shutdown"
-    if isinstance(exception, ConnectionAborted) and _CLIENT_TIMEOUT in str(exception):
+    if isinstance(exception, ClientTimedOut):
         return "timeout"
     transport = connection.transport
     if isinstance(transport, LongPollingTransport) and transport.idle_since is not None:

@@ -90,3 +90,61 @@ def test_profile_attributes_frames_by_module_wherever_the_checkout_is(
     assert _package(f"{stdlib}/json/decoder.py") == "other"
     assert _package("~") == "builtins"
     assert _package("<frozen importlib._bootstrap>") == "other"
+
+
+def test_counts_a_broadcast_over_two_processes_on_redis(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two server processes on a redis-server of the tool's own: both counted,
+    and each one's traffic with Redis per broadcast: the sender's process
+    publishes once, the other only receives."""
+    main(["--scenario", "broadcast", "--lifetime", "redis", "--receivers", "4", "--messages", "3"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    found = re.fullmatch(
+        r"hubgen broadcast json on Redis \(2 processes\) \(hubgen's WebSocket protocol\): "
+        r"([\d,]+) instructions per "
+        r"delivered message",
+        lines[0],
+    )
+    assert found, lines
+    assert 10_000 < int(found[1].replace(",", "")) < 5_000_000
+    assert lines[1] == "  Redis traffic per broadcast, by process:", lines
+    traffic = r"    process {}: {} commands{}, ([\d.,]+) bytes sent, ([\d.,]+) bytes received"
+    first = re.fullmatch(traffic.format(1, "1.00", r" \(PUBLISH 1.00\)"), lines[2])
+    second = re.fullmatch(traffic.format(2, "0.00", ""), lines[3])
+    assert first, lines
+    assert second, lines
+    assert float(second[1]) == 0
+    # each process gets the broadcast once from Redis (the sender's process
+    # also the reply to its PUBLISH), whatever the number of its receivers
+    assert 0 < float(second[2]) <= float(first[2]), lines
+    assert len(lines) == 4, lines
+
+
+def test_profile_adds_up_the_processes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Echo on Redis over two processes, each profiled: every call is
+    dispatched once, on one process or the other (0.50 a call if one
+    process's profile were left out)."""
+    main(["--profile", "--lifetime", "redis", "--processes", "2", "--calls", "100"])
+    out = capsys.readouterr().out
+    assert re.search(
+        r"^\s+[\d.]+%\s+1\.00\s+hubgen/server/dispatcher\.py:\d+ dispatch$", out, re.M
+    ), out
+    shares = [float(share) for share in re.findall(r"^\s+([\d.]+)%\s+\w+$", out, re.MULTILINE)]
+    assert 95 < sum(shares) < 105, out
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        ("--processes 2", "more than one process needs --lifetime redis"),
+        ("--lifetime redis --app raw", "--lifetime redis is hubgen's"),
+        ("--lifetime redis --processes 0", "--processes must be at least 1"),
+    ],
+)
+def test_refuses_what_it_cannot_count(
+    argv: str, error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(argv.split())
+    assert error in capsys.readouterr().err

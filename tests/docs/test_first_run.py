@@ -141,9 +141,12 @@ def test_everything_ran_on_both_pythons(tmp_path: Path) -> None:
         "scripts/test: passed",
     ]
     calls = checkout.called()
-    assert ".venv python -m pytest -q -p no:cacheprovider -k echo" in calls
+    # test files in parallel, one worker more than there are cores; the
+    # caller's own arguments last, so that `scripts/test -n 0` wins
+    parallel = f"-n {len(os.sched_getaffinity(0)) + 1} --dist loadfile"  # nproc + 1
+    assert f".venv python -m pytest -q -p no:cacheprovider {parallel} -k echo" in calls
     assert "bootstrap .venv-3.13 dev-python" in calls
-    assert ".venv-3.13 python -m pytest -q -p no:cacheprovider -k echo" in calls
+    assert f".venv-3.13 python -m pytest -q -p no:cacheprovider {parallel} -k echo" in calls
 
 
 def test_without_python_313_it_says_the_second_half_never_ran(tmp_path: Path) -> None:

@@ -51,6 +51,8 @@ class Recording(Transport):
     def __init__(self) -> None:
         self.data = bytearray()
         self.written = asyncio.Event()
+        #: ``send`` calls: one a write to the socket on a real transport
+        self.writes = 0
 
     async def receive(self) -> bytes | None:
         await asyncio.Event().wait()
@@ -58,6 +60,7 @@ class Recording(Transport):
 
     async def send(self, data: bytes) -> None:
         self.data += data
+        self.writes += 1
         self.written.set()
 
     async def close(self, *, error: bool = False) -> None:
@@ -272,6 +275,23 @@ async def test_a_disconnected_connection_is_in_no_group_and_reaches_no_one(
     await gone.nothing()
 
 
+async def test_a_burst_of_sends_reaches_a_connection_in_one_write(cluster: Cluster) -> None:
+    """Sends from one server in a row, as a hub method's or a sender's
+    invocations make them, reach every connection, here and on the other
+    servers, in order and in one or two writes (its writer sends what is
+    queued together): a send does not wait for Redis to answer, so the
+    sends travel together and arrive together, as they do in memory. (On
+    Redis they went one round trip each, and every delivery was a write.)"""
+    here, there = await cluster.connect(0), await cluster.connect(1)
+    texts = [f"message {i}" for i in range(16)]
+    for text in texts:
+        await cluster.servers[0].send_all(hello(text))
+    for client in (here, there):
+        assert await client.texts(16) == texts
+        assert client.transport.writes <= 2, client.transport.writes
+    await there.nothing(0.05)
+
+
 # -- client results -------------------------------------------------------------------------
 
 
@@ -424,18 +444,24 @@ async def test_the_wire_format_is_asp_net_core_s(redis_server: RedisServer) -> N
         await manager.send_groups(["room"], hello("g"))
         await manager.send_users(["bob"], hello("u"))
         await manager.send_connections(["elsewhere"], hello("c"))
-        seen: list[tuple[str, Any]] = []
-        for _ in range(200):
-            message = listener.get_message(timeout=0.05)
-            if message and message["type"] == "pmessage":
-                seen.append(
-                    (
-                        message["channel"].decode().removeprefix(key),
-                        msgpack.unpackb(message["data"]),
+
+        def listen() -> list[tuple[str, Any]]:
+            # in a thread: the sends are published by the event loop meanwhile
+            seen: list[tuple[str, Any]] = []
+            for _ in range(200):
+                message = listener.get_message(timeout=0.05)
+                if message and message["type"] == "pmessage":
+                    seen.append(
+                        (
+                            message["channel"].decode().removeprefix(key),
+                            msgpack.unpackb(message["data"]),
+                        )
                     )
-                )
-            if len(seen) == 4:
-                break
+                if len(seen) == 4:
+                    break
+            return seen
+
+        seen = await asyncio.to_thread(listen)
         json_hi = b'{"type":1,"target":"Hello","arguments":["hi"]}\x1e'
         msgpack_hi = MESSAGEPACK_PROTOCOL.write(InvocationMessage(target="Hello", arguments=["hi"]))
         assert seen[0] == ("all", [["x"], {"json": json_hi, "messagepack": msgpack_hi}])
@@ -514,6 +540,81 @@ async def test_a_redis_restart_stops_nothing_and_delivery_resumes(
         assert await here.texts(1) == ["after"]
         assert await there.texts(1) == ["after"]
         await there.nothing()
+    finally:
+        for manager in (a, b):
+            await manager.close()
+
+
+async def test_what_a_process_sent_before_it_closes_is_published(
+    redis_server: RedisServer,
+) -> None:
+    """A send returns before Redis has the message: closing the manager
+    right after (an application stopping) publishes it first."""
+    a, b = redis_managers(redis_server.url, 2)
+    cluster = Cluster([a, b])
+    for manager in (a, b):
+        await manager.start()
+    try:
+        there = await cluster.connect(1)
+        await a.send_all(hello("last words"))
+        await a.close()
+        assert await there.texts(1) == ["last words"]
+    finally:
+        for manager in (a, b):
+            await manager.close()
+
+
+async def test_a_send_waits_when_redis_falls_behind(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sends do not wait for Redis's answer, until more publishes than the
+    backlog allows are unanswered: then a send waits for its own, so a
+    Redis that cannot keep up slows the senders instead of filling memory."""
+    monkeypatch.setattr("hubgen.server.redis._PUBLISH_BACKLOG", 2)
+    a, b = redis_managers(redis_server.url, 2)
+    cluster = Cluster([a, b])
+    for manager in (a, b):
+        await manager.start()
+    try:
+        there = await cluster.connect(1)
+        with redis_server.client() as admin:
+            admin.execute_command("CLIENT", "PAUSE", 600, "ALL")
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await a.send_all(hello("one"))
+        await a.send_all(hello("two"))
+        assert loop.time() - began < 0.3, "within the backlog, a send does not wait"
+        await a.send_all(hello("three"))
+        assert loop.time() - began > 0.4, "beyond it, the send waits for Redis"
+        assert await there.texts(3) == ["one", "two", "three"]
+    finally:
+        for manager in (a, b):
+            await manager.close()
+
+
+async def test_an_idle_process_keeps_its_subscriptions(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing arrives for longer than redis-py's read timeout (5 s by default
+    in the pinned redis-py 8.2): the subscribing connection is not dropped for it (it
+    was, every 5 s, losing what was published while it subscribed again).
+    Whether Redis is still there is the health check's to say (PING every
+    ``health_interval``), set long here so that no PING lands in the wait."""
+    key = f"Hub{uuid.uuid4().hex[:8]}"
+    a, b = (
+        RedisLifetimeManager(RedisBackplane(redis_server.url, health_interval=60), hub_key=key)
+        for _ in range(2)
+    )
+    cluster = Cluster([a, b])
+    for manager in (a, b):
+        manager.bind("EchoHub", PROTOCOLS)
+        await manager.start()
+    try:
+        there = await cluster.connect(1)
+        await asyncio.sleep(6)
+        assert not [r.getMessage() for r in caplog.records if r.name == "hubgen.server.redis"]
+        await a.send_all(hello("after a quiet while"))
+        assert await there.texts(1) == ["after a quiet while"]
     finally:
         for manager in (a, b):
             await manager.close()
