@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from websockets.client import ClientProtocol
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
@@ -124,6 +124,7 @@ def test_valid_sequences_read_as_websockets_reads_them(frames: list[RawFrame]) -
     parts: list[bytes] = []
     text = False
     for frame in theirs.events_received():
+        assert isinstance(frame, Frame)
         if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
             parts, text = [bytes(frame.data)], frame.opcode is Opcode.TEXT
         elif frame.opcode is Opcode.CONT:
@@ -239,7 +240,7 @@ def test_frames_written_read_back_with_websockets(size: int) -> None:
         + control_frame(0x9, b"ping")
         + close_frame(1001, "going away " + "ü" * 100)
     )
-    got = [(f.opcode, bytes(f.data)) for f in client.events_received()]
+    got = [(f.opcode, bytes(f.data)) for f in client.events_received() if isinstance(f, Frame)]
     assert got[:3] == [(Opcode.BINARY, payload), (Opcode.TEXT, text), (Opcode.PING, b"ping")]
     assert client.close_rcvd is not None
     assert client.close_rcvd.code == 1001
