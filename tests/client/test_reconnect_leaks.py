@@ -32,10 +32,13 @@ CYCLES = 500
 #: (urllib's URL cache holds 128 URLs, and every connection has a URL of its
 #: own), and what they evict later counts against what they take in.
 WARM_UP = 140
-#: Allowed growth of traced memory over all cycles: 128 bytes a cycle. What
+#: Allowed growth of traced memory over all cycles: 512 bytes a cycle. What
 #: a cycle makes — a session, an HTTP client, a WebSocket, futures, tasks —
-#: weighs tens of kilobytes; keeping any of it, or a log record, fails this.
-MEMORY_BOUND = 128 * CYCLES
+#: weighs tens of kilobytes, a log record over one; keeping any of it fails
+#: this. What a cycle keeps and lets go later, in a process that ran other
+#: test files first (pytest-xdist's workers) on a loaded machine, measured
+#: 50 to 270 bytes a cycle: noise, not a leak, and under the bound.
+MEMORY_BOUND = 512 * CYCLES
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -556,7 +556,7 @@ async def test_silent_client_times_out_after_its_first_ping() -> None:
         close = await client.expect(7, timeout=3)
         assert close == {
             "type": 7,
-            "error": "Connection closed with an error. ConnectionAborted: Client hasn't sent "
+            "error": "Connection closed with an error. ClientTimedOut: Client hasn't sent "
             "a message/ping within the configured client_timeout.",
             "allowReconnect": True,
         }
