@@ -2,6 +2,7 @@
 does not depend on what else the machine is doing.
 
     python -m bench.instructions                      # echo, JSON, hubgen
+    python -m bench.instructions --ws uvicorn         # hubgen through ASGI, uvicorn's protocol
     python -m bench.instructions --protocol messagepack
     python -m bench.instructions --scenario broadcast --receivers 200
     python -m bench.instructions --app raw            # the raw WebSocket echo
@@ -13,6 +14,10 @@ does not depend on what else the machine is doing.
     python -m bench.instructions --lifetime redis     # hubgen on Redis (1 process)
     python -m bench.instructions --lifetime redis --scenario broadcast --receivers 1000
                                                       # 2 processes on Redis
+
+hubgen runs on its own WebSocket protocol (``hubgen.server.wsprotocol``)
+unless ``--ws uvicorn`` says otherwise; every other app on uvicorn's default
+(``--ws owned`` puts them on hubgen's protocol too, through ASGI).
 
 The server runs under ``valgrind --tool=callgrind`` with instrumentation off
 until it is warm (imports, first calls); then a fixed number of calls is
@@ -109,6 +114,8 @@ UVICORN_DEFAULTS = [
     "--ws-ping-interval",
     "3600",
 ]
+#: hubgen's own WebSocket protocol, as uvicorn takes it.
+OWNED_WS = ["--ws", "hubgen.server.wsprotocol:HubWebSocketProtocol"]
 PAYLOAD = "x" * 32
 #: The client's connections: no compression, and no keep-alive pings, which
 #: the server would answer by the clock (every 20 s) rather than per message.
@@ -361,6 +368,7 @@ def measure(args: argparse.Namespace) -> Counted:
                     "warning",
                     "--no-access-log",
                     *UVICORN_DEFAULTS,
+                    *(OWNED_WS if owned(args) else []),
                     *args.uvicorn,
                 ]
                 if args.profile:
@@ -532,11 +540,23 @@ def print_profile(paths: Sequence[Path], count: int) -> None:
         print(f"  {spent / total:6.1%}  {per:5.2f}  {name}")
 
 
+def owned(args: argparse.Namespace) -> bool:
+    """Whether the server runs on hubgen's own WebSocket protocol."""
+    return bool(args.ws == "owned" or (args.ws == "auto" and args.app == "hubgen"))
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--app", choices=sorted(APPS), default="hubgen")
     parser.add_argument("--scenario", choices=["echo", "broadcast"], default="echo")
     parser.add_argument("--protocol", choices=["json", "messagepack"], default="json")
+    parser.add_argument(
+        "--ws",
+        choices=["auto", "owned", "uvicorn"],
+        default="auto",
+        help="the WebSocket protocol: hubgen's own (owned), uvicorn's default (uvicorn); "
+        "auto: hubgen's for hubgen, uvicorn's for the others",
+    )
     parser.add_argument(
         "--lifetime",
         choices=["memory", "redis"],
@@ -598,6 +618,7 @@ def describe(args: argparse.Namespace, counted: Counted) -> list[str]:
     if args.lifetime == "redis":
         processes = processes_of(args)
         what += f" on Redis ({processes} process{'es' if processes > 1 else ''})"
+    what += " (hubgen's WebSocket protocol)" if owned(args) else " (uvicorn's WebSocket protocol)"
     lines = [f"{what}: {counted.server['Ir']:,.0f} instructions per {counted.unit}"]
     for name, label in SIMULATED.items():
         if name in counted.server:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .scenarios import AIOSIGNALR, Measurement
+from .scenarios import AIOSIGNALR, HUBGEN_ASGI, Measurement
 
 TITLES = {
     "echo": "Echo — closed-loop `Echo(payload)` calls",
@@ -324,6 +324,47 @@ def targets(results: list[Measurement]) -> list[str]:
                     -1.5,
                 )
             )
+    return _checked(checks)
+
+
+def targets_18(results: list[Measurement]) -> list[str]:
+    """Issue #18's targets (hubgen on its own WebSocket protocol), as ratios
+    of this run's rows: instruction counts check the same in performance.md."""
+    checks: list[tuple[str, str, float, float]] = []
+
+    def ratio(target: str, a: Measurement | None, b: Measurement | None, bound: float) -> None:
+        if a is not None and b is not None and a.rate > 0 and b.rate > 0:
+            checks.append((target, f"{a.label} / {b.label}", a.rate / b.rate, bound))
+
+    raw = _find(results, "echo", "raw WebSocket", "ws")
+    for client in ("official", "lean"):
+        for protocol in ("json", "messagepack"):
+            hub = _find(results, "echo", "hubgen", client, protocol)
+            ratio("echo ≥ 1.0× raw WebSocket (uvicorn's default stack)", hub, raw, 1.0)
+            ratio(
+                "broadcast (1,000) ≥ 20× python-socketio",
+                _find(results, "broadcast-1000", "hubgen", client, protocol),
+                _find(results, "broadcast-1000", "python-socketio", client),
+                20.0,
+            )
+    raw_idle = _find(results, "idle", "raw WebSocket", "ws")
+    for protocol in ("json", "messagepack"):
+        hub_idle = _find(results, "idle", "hubgen", "lean", protocol)
+        if hub_idle is not None and raw_idle is not None and raw_idle.rate > 0:
+            checks.append(
+                (
+                    "idle memory ≤ 1.1× raw WebSocket",
+                    f"{hub_idle.label} / raw",
+                    hub_idle.rate / raw_idle.rate,
+                    -1.1,
+                )
+            )
+    return _checked(checks)
+
+
+def _checked(checks: list[tuple[str, str, float, float]]) -> list[str]:
+    """A table of (target, rows compared, ratio, bound): a negative bound is
+    an upper one."""
     if not checks:
         return []
     lines = ["| target | rows compared | ratio | met |", "|---|---|---:|:---:|"]
@@ -426,6 +467,17 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
             *goals,
             "",
         ]
+    goals = targets_18(report.results)
+    if goals:
+        lines += [
+            "## Issue #18's targets",
+            "",
+            "hubgen on its own WebSocket protocol, against the raw WebSocket echo and the "
+            "peers on uvicorn's default one; a ✗ on a ⚠ row may be the load generator's.",
+            "",
+            *goals,
+            "",
+        ]
     scale_out = scale_out_targets(report.results)
     if scale_out:
         lines += [
@@ -446,6 +498,7 @@ def markdown(report: Report, *, chart: str | None = None) -> str:
         "bottleneck, and the server could go faster than the row shows.",
         "- Ratios compare with the peer's row of the same scenario, client kind and protocol "
         "where there is one (else the closest).",
+        f"- {HUBGEN_ASGI.note}.",
         f"- {AIOSIGNALR.note}. Its rows say *patched*.",
         "- Every server's `Counter` stream yields to the event loop every 256 items.",
         "- The raw WebSocket fan-out (broadcast, group) is the naive loop a user would write, "
@@ -472,6 +525,7 @@ def chart(report: Report, path: Path) -> None:
 
     colours = {
         "hubgen": "#2a7ab9",
+        "hubgen via ASGI": "#8fbfe0",
         "hubgen on Redis": "#7fb3e0",
         "aiosignalr": "#e69f00",
         "python-socketio": "#999999",

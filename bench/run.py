@@ -145,9 +145,10 @@ class Servers:
         self._running: dict[Peer, Server | Cluster] = {}
 
     def _start(self, peer: Peer) -> Server | Cluster:
+        args = (*self.extra_args, *peer.server_args)
         if peer.processes > 1:
-            return Cluster(peer.app, peer.processes, self.extra_args)
-        return Server(peer.app, self.extra_args)
+            return Cluster(peer.app, peer.processes, args)
+        return Server(peer.app, args)
 
     @contextlib.contextmanager
     def get(self, peer: Peer, *, fresh: bool = False) -> Iterator[Served]:

@@ -30,11 +30,27 @@ class Peer:
     kind: str  # signalr | socketio | ws
     path: str = ""
     note: str = ""
+    #: uvicorn options of this server's own (after the suite's)
+    server_args: tuple[str, ...] = ()
     #: uvicorn processes; more than one run on a redis-server (harness.Cluster)
     processes: int = 1
 
 
-HUBGEN = Peer("hubgen", "bench.apps.hubgen_app:app", "signalr", "/hub")
+#: hubgen's own WebSocket protocol (hubgen.server.wsprotocol), as uvicorn takes it.
+OWNED_WS = ("--ws", "hubgen.server.wsprotocol:HubWebSocketProtocol")
+
+HUBGEN = Peer("hubgen", "bench.apps.hubgen_app:app", "signalr", "/hub", server_args=OWNED_WS)
+#: The same hub on uvicorn's own WebSocket protocol: through ASGI, as under any server.
+HUBGEN_ASGI = Peer(
+    "hubgen via ASGI",
+    "bench.apps.hubgen_app:app",
+    "signalr",
+    "/hub",
+    note="hubgen rows run on hubgen's own WebSocket protocol (uvicorn "
+    "`--ws hubgen.server.wsprotocol:HubWebSocketProtocol`); *hubgen via ASGI* rows run the "
+    "same application on uvicorn's default WebSocket protocol, as under any ASGI server; "
+    "every other server runs on uvicorn's default",
+)
 RAW = Peer("raw WebSocket", "bench.apps.raw_ws:app", "ws")
 SOCKETIO = Peer("python-socketio", "bench.apps.socketio_app:app", "socketio")
 AIOSIGNALR = Peer(
@@ -45,11 +61,17 @@ AIOSIGNALR = Peer(
     note="aiosignalr 0.1.1 with two wire bugs fixed in-process (JSON sent in binary "
     "frames; MessagePack empty header map packed as an integer), see bench/apps/aiosignalr_app.py",
 )
-PEERS = (RAW, SOCKETIO, AIOSIGNALR, HUBGEN)
+PEERS = (RAW, SOCKETIO, AIOSIGNALR, HUBGEN_ASGI, HUBGEN)
 #: hubgen scaled out: two processes with the Redis lifetime manager on one
-#: redis-server (all three pinned to the server's core, as one server is).
+#: redis-server (all three pinned to the server's core, as one server is), on
+#: hubgen's own WebSocket protocol as the in-memory row it is compared with.
 HUBGEN_REDIS = Peer(
-    "hubgen on Redis", "bench.apps.hubgen_redis_app:app", "signalr", "/hub", processes=2
+    "hubgen on Redis",
+    "bench.apps.hubgen_redis_app:app",
+    "signalr",
+    "/hub",
+    server_args=OWNED_WS,
+    processes=2,
 )
 
 # The raw WebSocket server has one route per scenario.
@@ -268,6 +290,7 @@ def rows_for(scenario: str, settings: Settings) -> list[Row]:
         for client in ("official", "lean"):
             rows.append(Row("echo", SOCKETIO, client))
         rows += _signalr_rows("echo", ("official", "lean"))
+        rows += [Row("echo", HUBGEN_ASGI, "lean", protocol) for protocol in ("json", "messagepack")]
         rows += [
             Row("echo", HUBGEN, "official", "json", "ServerSentEvents"),
             Row("echo", HUBGEN, "official", "json", "LongPolling"),
@@ -283,6 +306,7 @@ def rows_for(scenario: str, settings: Settings) -> list[Row]:
                 Row(name, SOCKETIO, "lean"),
             ]
             rows += _signalr_rows(name, ("official", "lean"))
+            rows.append(Row(name, HUBGEN_ASGI, "lean"))
         return rows
     if scenario == "broadcast-redis":
         # each Redis row right after the in-memory row it is compared with
@@ -309,6 +333,7 @@ def rows_for(scenario: str, settings: Settings) -> list[Row]:
             Row("idle", RAW, "ws"),
             Row("idle", SOCKETIO, "lean"),
             Row("idle", AIOSIGNALR, "lean", "json"),
+            Row("idle", HUBGEN_ASGI, "lean", "json"),
             Row("idle", HUBGEN, "lean", "json"),
             Row("idle", HUBGEN, "lean", "messagepack"),
         ]

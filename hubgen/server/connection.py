@@ -10,6 +10,12 @@ calling task when nothing is queued or being written, and otherwise wait for
 room, which pauses only that connection. Queued messages are written in
 batches: one transport write carries everything queued so far (whole
 messages only).
+
+Over hubgen's own WebSocket protocol (a :class:`DirectTransport`) there is
+no writer task: messages are framed as they are sent and written at once
+while the socket takes them; when it does not, their frames wait in the
+queue, under the same limit and policy, until the transport says it can take
+more, and then go in one call.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ from hubgen.protocol.base import TransferFormat
 from hubgen.protocol.messages import AckMessage
 from hubgen.server.authorization import ANONYMOUS, Principal
 from hubgen.server.stateful import ReplayBuffer
-from hubgen.server.transport import Transport, TransportClosed
+from hubgen.server.transport import DirectTransport, Transport, TransportClosed
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
     from hubgen.protocol.base import HubProtocol
+    from hubgen.server.lifetime import SerializedMessage
     from hubgen.server.options import HubOptions
 
 __all__ = ["Connection", "ConnectionAborted"]
@@ -60,6 +67,7 @@ class Connection:
         "_aborted",
         "_ack_timer",
         "_detached",
+        "_direct",
         "_options",
         "_queue",
         "_queued_bytes",
@@ -148,6 +156,17 @@ class Connection:
         self._resumed: asyncio.Event | None = None
         self._swapping = False
         self._ack_timer: asyncio.TimerHandle | None = None
+        #: The transport when it writes without waiting (else None): then
+        #: the queue holds its frames, and no writer task ever runs.
+        self._direct: DirectTransport | None = None
+        self._attach(transport)
+
+    def _attach(self, transport: Transport) -> None:
+        if isinstance(transport, DirectTransport):
+            self._direct = transport
+            transport.on_writable(self._flush)
+        else:
+            self._direct = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -236,8 +255,11 @@ class Connection:
         if replay is None or self._aborted or self._stopped:
             return False
         old = self.transport
+        if isinstance(old, DirectTransport):
+            old.on_writable(None)
         self.transport = transport
         transport.use_binary(self.protocol.transfer_format is TransferFormat.BINARY)
+        self._attach(transport)
         self.generation += 1
         self._detached = False
         replay.transport_lost()
@@ -251,8 +273,14 @@ class Connection:
         sequence, kept = replay.replay()
         self._queue.append(self.protocol.write(sequence))
         self._queue.extend(kept)
+        direct = self._direct
+        if direct is not None:
+            self._queue[:] = [direct.frame(data) for data in self._queue]
         self._queued_bytes = sum(len(data) for data in self._queue)
-        self._start_writer()
+        if direct is not None:
+            self._flush()
+        else:
+            self._start_writer()
         if self._receiving and self._reader is not None:
             self._swapping = True  # a read pending on the old transport: move on
             self._reader.cancel()
@@ -315,9 +343,21 @@ class Connection:
 
     # -- writing -----------------------------------------------------------------------
 
-    def send(self, data: bytes) -> bool:
-        """Queue a message sent by someone else. Never waits; returns False
-        when the message was not queued (closed, or dropped by policy)."""
+    def deliver(self, message: SerializedMessage) -> bool:
+        """:meth:`send` ``message`` in this connection's protocol: its frame,
+        made once for every connection it goes to, when the transport writes
+        frames shared by all (raises what encoding it raises)."""
+        protocol = self.protocol
+        data = message.to_bytes(protocol)
+        direct = self._direct
+        if direct is not None and direct.shared_frames:
+            return self.send(data, message.frame(protocol))
+        return self.send(data)
+
+    def send(self, data: bytes, frame: bytes | None = None) -> bool:
+        """Queue a message sent by someone else (``frame``: its WebSocket
+        frame, when made already). Never waits; returns False when the
+        message was not queued (closed, or dropped by policy)."""
         if self._aborted:
             return False
         if self._queued_bytes + len(data) > self._options.max_buffered_bytes and self._queue:
@@ -329,7 +369,17 @@ class Connection:
                 self._overflow(len(data))
                 return False
             replay.keep(data)
-        self._enqueue(data)
+        direct = self._direct
+        if direct is None:
+            self._enqueue(data)
+            return True
+        if frame is None or not direct.shared_frames:
+            frame = direct.frame(data)
+        if not self._queue and direct.writable and not self._stopped and not self._detached:
+            direct.write(frame)
+        else:
+            self._queue.append(frame)
+            self._queued_bytes += len(frame)
         return True
 
     def send_control(self, data: bytes) -> None:
@@ -348,6 +398,13 @@ class Connection:
             while replay.full and not self._stopped and not self._aborted:
                 await self._arm_room().wait()  # set by the client's Ack
             replay.keep(data)
+        direct = self._direct
+        if direct is not None:
+            if not self._queue and direct.writable and not self._stopped and not self._detached:
+                direct.write(direct.frame(data))
+                return
+            await self._send_later(data)
+            return
         if not self._queue and not self._writing and not self._stopped and not self._detached:
             self._writing = True
             generation = self.generation
@@ -376,14 +433,50 @@ class Connection:
             await self._arm_room().wait()
         self._enqueue(data)
 
+    async def _send_later(self, data: bytes) -> None:
+        """A reply over a direct transport that cannot take it now: queued
+        (framed then, in order) after waiting for room, as :meth:`send_own`
+        does over other transports."""
+        limit = self._options.max_buffered_bytes
+        while self._queue and self._queued_bytes + len(data) > limit:
+            if self._stopped:
+                return
+            await self._arm_room().wait()
+        self._enqueue(data)
+
     def send_final(self, data: bytes) -> None:
         """Queue the Close message: accepted even after :meth:`abort`."""
         self._enqueue(data)
 
     def _enqueue(self, data: bytes) -> None:
-        self._queue.append(data)
-        self._queued_bytes += len(data)
-        self._start_writer()
+        direct = self._direct
+        if direct is None:
+            self._queue.append(data)
+            self._queued_bytes += len(data)
+            self._start_writer()
+            return
+        # framed now, so that frames are made in the order they are written
+        frame = direct.frame(data)
+        if not self._queue and direct.writable and not self._stopped and not self._detached:
+            direct.write(frame)
+        else:
+            self._queue.append(frame)
+            self._queued_bytes += len(frame)
+
+    def _flush(self) -> None:
+        """The direct transport can take writes again: write everything
+        queued, in one call, and wake whoever waits for room."""
+        direct = self._direct
+        queue = self._queue
+        if queue and direct is not None:
+            if direct.closed:  # never to be written: let it go
+                queue.clear()
+                self._queued_bytes = 0
+            elif direct.writable and not self._stopped and not self._detached:
+                self._queue = []
+                self._queued_bytes = 0
+                direct.write_frames(queue)
+        self._room_freed()
 
     def _arm_room(self) -> asyncio.Event:
         """The event set when the writer next takes from the queue (or stops),

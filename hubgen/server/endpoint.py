@@ -41,7 +41,7 @@ from hubgen.server.http_transports import (
     wait_disconnect,
 )
 from hubgen.server.options import TransportType
-from hubgen.server.websocket import WebSocketTransport
+from hubgen.server.websocket import WebSocketTransport, accepted_transport
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -340,8 +340,9 @@ class HubEndpoint:
         record.transport = WebSocketTransport.name
         try:
             await websocket.accept()
-            # past the accept, the transport talks ASGI directly
-            transport = WebSocketTransport(receive, send)
+            # past the accept, the transport talks ASGI directly, or to the
+            # server's protocol object when it offers that (hubgen.server.wsprotocol)
+            transport = accepted_transport(websocket.scope, receive, send)
             await self._handler.run(
                 record.connection_id,
                 transport,
@@ -363,7 +364,7 @@ class HubEndpoint:
         if connection is None or connection.replay is None or connection.aborted:
             return False
         await websocket.accept()
-        transport = WebSocketTransport(receive, send)
+        transport = accepted_transport(websocket.scope, receive, send)
         if not connection.resume(transport):
             await transport.close(error=True)
             return True

@@ -5,7 +5,9 @@ here serves one process; the Redis manager (``hubgen.server.redis``) many.
 Messages are handed over as :class:`SerializedMessage`, which encodes a hub
 message at most once per protocol however many connections receive it, and
 can travel to another process as the framed bytes of every protocol, to be
-written there as they are.
+written there as they are. Over hubgen's own WebSocket protocol it also
+makes the WebSocket frame once per protocol: every receiver's socket is
+handed the same bytes.
 
 A manager's life: the route binds it to its hub (:meth:`HubLifetimeManager.bind`,
 with the hub's name and protocols) when it is made; :meth:`~HubLifetimeManager.start`
@@ -24,7 +26,9 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from typing import TYPE_CHECKING
 
 from hubgen.errors import HubError
+from hubgen.protocol.base import TransferFormat
 from hubgen.protocol.messages import CompletionMessage, HubMessage
+from hubgen.server.frames import data_frame
 
 if TYPE_CHECKING:
     from hubgen.protocol.base import HubProtocol
@@ -43,11 +47,13 @@ class SerializedMessage:
     bytes it was sent with (:meth:`from_framed`).
     """
 
-    __slots__ = ("_build", "_bytes")
+    __slots__ = ("_build", "_bytes", "_frames")
 
     def __init__(self, build: Callable[[WireFormat], HubMessage] | None) -> None:
         self._build = build
         self._bytes: dict[str, bytes] = {}
+        #: WebSocket frames (header and all), by protocol name, made when first asked for.
+        self._frames: dict[str, bytes] | None = None
 
     @classmethod
     def from_framed(cls, framed: Mapping[str, bytes]) -> SerializedMessage:
@@ -66,6 +72,23 @@ class SerializedMessage:
                 raise LookupError(f"the message was not sent in the '{protocol.name}' protocol")
             data = self._bytes[protocol.name] = protocol.write(self._build(protocol.wire))
         return data
+
+    def frame(self, protocol: HubProtocol) -> bytes:
+        """The message as one uncompressed WebSocket frame of ``protocol``
+        (text for JSON, binary for MessagePack), made once and then the same
+        bytes object for every connection it is written to. Raises as
+        :meth:`to_bytes` does."""
+        frames = self._frames
+        if frames is None:
+            frames = self._frames = {}
+        else:
+            frame = frames.get(protocol.name)
+            if frame is not None:
+                return frame
+        frame = frames[protocol.name] = data_frame(
+            self.to_bytes(protocol), protocol.transfer_format is TransferFormat.BINARY
+        )
+        return frame
 
     def framed(self, protocols: Iterable[HubProtocol]) -> dict[str, bytes]:
         """The message framed for each of ``protocols`` (for another process)."""
@@ -92,11 +115,10 @@ def _deliver_around(
             missed[name] += 1
             continue
         try:
-            data = message.to_bytes(connection.protocol)
+            connection.deliver(message)
         except Exception:
             missed[name] = 1  # a second protocol cannot write it either
             continue
-        connection.send(data)
     who = ", ".join(
         f"{count} connection{'s' if count > 1 else ''} using {name}"
         for name, count in missed.items()
@@ -106,6 +128,19 @@ def _deliver_around(
         f"{'that protocol' if len(missed) == 1 else 'those protocols'}; "
         "the addressed connections using other protocols did."
     )
+
+
+def deliver(connections: Iterable[Connection], message: SerializedMessage) -> None:
+    """Queue ``message`` for each of ``connections`` (never waits). When it
+    cannot be written in a protocol, the others still get it and the error
+    raises to the sender (see :func:`_deliver_around`)."""
+    remaining = iter(connections)
+    for connection in remaining:
+        try:
+            connection.deliver(message)
+        except Exception as exc:
+            _deliver_around(exc, connection, remaining, message)
+            raise
 
 
 def not_answerable(connection: Connection) -> HubError | None:
@@ -236,14 +271,7 @@ class InMemoryLifetimeManager(HubLifetimeManager):
 
     @staticmethod
     def _deliver(connections: Iterable[Connection], message: SerializedMessage) -> None:
-        remaining = iter(connections)
-        for connection in remaining:
-            try:
-                data = message.to_bytes(connection.protocol)
-            except Exception as exc:
-                _deliver_around(exc, connection, remaining, message)
-                raise
-            connection.send(data)
+        deliver(connections, message)
 
     async def send_all(self, message: SerializedMessage, exclude: Collection[str] = ()) -> None:
         if exclude:

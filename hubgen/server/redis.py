@@ -650,11 +650,9 @@ class RedisLifetimeManager(HubLifetimeManager):
     def _deliver(connections: Iterable[Connection], message: SerializedMessage) -> None:
         for connection in connections:
             try:
-                data = message.to_bytes(connection.protocol)
+                connection.deliver(message)
             except Exception as exc:  # not framed in its protocol: the sender knows
                 logger.debug("connection %s missed a message: %s", connection.connection_id, exc)
-                continue
-            connection.send(data)
 
     async def _send(
         self,

@@ -18,9 +18,12 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from starlette.types import Receive
 
 __all__ = [
+    "DirectTransport",
     "Transport",
     "TransportClosed",
     "drop_socket",
@@ -39,6 +42,8 @@ class TransportClosed(ConnectionError):
 
 class Transport(abc.ABC):
     """One connection's transport, seen from the hub layer."""
+
+    __slots__ = ()
 
     #: Name as negotiate spells it (``WebSockets``, ``ServerSentEvents``, ``LongPolling``).
     name: str = ""
@@ -81,6 +86,49 @@ class Transport(abc.ABC):
     def use_binary(self, binary: bool) -> None:  # noqa: B027 - optional hook
         """Called after the handshake: ``binary`` is true for binary protocols.
         WebSockets switch their frame type here."""
+
+
+class DirectTransport(Transport):
+    """A transport that writes without waiting: hubgen's own WebSocket
+    protocol under uvicorn (``hubgen.server.wsprotocol``), which owns the
+    socket. The connection frames what it sends (:meth:`frame`) and writes
+    the frames at once while the socket takes them (:attr:`writable`);
+    otherwise it queues them and writes them all in one call when the
+    transport says it can take more again (:meth:`on_writable`).
+
+    :meth:`~Transport.send` works as well (the handshake uses it).
+    """
+
+    __slots__ = ()
+
+    #: The frame of a message is the same bytes on every connection (no
+    #: per-connection compression): a message sent to many is framed once
+    #: (``SerializedMessage.frame``) and the same bytes go to every socket.
+    shared_frames: bool = True
+    #: The socket takes writes now (open, and not past its high-water mark);
+    #: kept current by the transport.
+    writable: bool = False
+    #: Nothing can be written any more (the socket is closed or closing).
+    closed: bool = False
+
+    @abc.abstractmethod
+    def frame(self, data: bytes) -> bytes:
+        """``data`` (one or more whole hub messages) as one WebSocket frame
+        of this connection. With per-connection compression the frames
+        must be written in the order they were made."""
+
+    @abc.abstractmethod
+    def write(self, frame: bytes) -> None:
+        """Write one frame now (dropped once the socket is closed)."""
+
+    @abc.abstractmethod
+    def write_frames(self, frames: list[bytes]) -> None:
+        """Write several frames now, in one call."""
+
+    @abc.abstractmethod
+    def on_writable(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` whenever the socket can take writes again after
+        it could not, and once it is closed (nobody need wait then)."""
 
 
 def server_socket(receive: Receive) -> Any | None:

@@ -23,7 +23,7 @@ def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:
     families = {scenario_family(r["scenario"]) for r in results}
     assert families == set(SCENARIOS)
     peers = {r["peer"] for r in results if r["scenario"] == "echo"}
-    assert peers == {"raw WebSocket", "python-socketio", "aiosignalr", "hubgen"}
+    assert peers == {"raw WebSocket", "python-socketio", "aiosignalr", "hubgen via ASGI", "hubgen"}
     transports = {r["transport"] for r in results if r["peer"] == "hubgen"}
     assert {"WebSockets", "ServerSentEvents", "LongPolling"} <= transports
     for result in results:

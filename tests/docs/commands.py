@@ -6,7 +6,9 @@ checkout with the extras asked for. Nothing is run for real."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+import itertools
 import json
 import os
 import re
@@ -127,7 +129,23 @@ def _uvicorn(args: list[str]) -> list[str]:
     apps = [arg for arg in positional if ":" in arg]
     if apps and not all(part.isidentifier() for part in apps[0].replace(":", ".").split(".")):
         problems.append(f"{apps[0]!r} is not a MODULE:ATTRIBUTE app")
+    values = [value for flag, value in itertools.pairwise(args) if flag == "--ws"]
+    values += [arg.removeprefix("--ws=") for arg in args if arg.startswith("--ws=")]
+    for value in values:
+        if ":" in value:
+            problems += _importable_class(value)
     return problems
+
+
+def _importable_class(spec: str) -> list[str]:
+    """``MODULE:CLASS`` (uvicorn's ``--ws`` taking a protocol class) names a
+    class that imports."""
+    module, _, name = spec.partition(":")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        return [f"--ws {spec!r} does not import: {exc}"]
+    return [] if isinstance(found, type) else [f"--ws {spec!r} is not a class"]
 
 
 def _pip(args: list[str], cwd: Path) -> list[str]:

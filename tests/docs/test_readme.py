@@ -64,13 +64,14 @@ def test_the_project_is_the_readme_s_files(project: Path) -> None:
         "chat/server.py",
         "chat/client.py",
         "chat/reconnecting.py",
+        "chat/serve.py",
     }
 
 
 def test_the_project_type_checks_under_the_readme_s_mypy_settings(project: Path) -> None:
     result = _run([sys.executable, "-m", "mypy", "--no-incremental", "chat"], project)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("Success: no issues found in 9 source files")
+    assert result.stdout.startswith("Success: no issues found in 10 source files")
 
 
 def test_the_readme_s_mypy_settings_are_hubgen_s_own(project: Path) -> None:
@@ -123,18 +124,26 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server(project: Path) -> Iterator[int]:
-    """The README's uvicorn command line, run in the project on a free port."""
-    argv = _uvicorn_command()
-    assert argv[1] == "chat.server:app", "the README's server is chat/server.py's app"
+@pytest.fixture(params=["command line", "chat.serve"])
+def server(project: Path, request: pytest.FixtureRequest) -> Iterator[int]:
+    """The README's server, run in the project on a free port: its uvicorn
+    command line, or its chat/serve.py (uvicorn.run from Python); both on
+    hubgen's own WebSocket protocol, as the README runs them."""
     port = _free_port()
+    serve = project / "chat" / "serve.py"
+    written = serve.read_text()
+    if request.param == "command line":
+        argv = _uvicorn_command()
+        assert argv[1] == "chat.server:app", "the README's server is chat/server.py's app"
+        assert "hubgen.server.wsprotocol:HubWebSocketProtocol" in argv
+        command = [str(BIN / "uvicorn"), *argv[1:], "--host", "127.0.0.1", "--port", str(port)]
+    else:
+        assert "ws=HubWebSocketProtocol" in written
+        assert "port=8000," in written
+        serve.write_text(written.replace("port=8000,", f"port={port},"))
+        command = [sys.executable, "-m", "chat.serve"]
     process = subprocess.Popen(
-        [str(BIN / "uvicorn"), *argv[1:], "--host", "127.0.0.1", "--port", str(port)],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         deadline = time.monotonic() + 60
@@ -144,10 +153,11 @@ def server(project: Path) -> Iterator[int]:
                 break
             except OSError:
                 assert process.poll() is None, process.communicate()[0]
-                assert time.monotonic() < deadline, f"{shlex.join(argv)} did not start"
+                assert time.monotonic() < deadline, f"{shlex.join(command)} did not start"
                 time.sleep(0.1)
         yield port
     finally:
+        serve.write_text(written)
         process.terminate()
         log, _ = process.communicate(timeout=30)
         assert "Traceback" not in log, log

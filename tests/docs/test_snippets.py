@@ -188,6 +188,12 @@ def test_shell_checks_catch_what_the_readme_got_wrong() -> None:
         "`uvicorn chat.server:app --ws-per-message-deflat false`: no option "
         "--ws-per-message-deflat in `" + sys.executable + " -m uvicorn --help`"
     ]
+    assert check_shell("uvicorn app:app --ws hubgen.server.wsprotocol:HubWebSocketProtocol") == []
+    assert check_shell("uvicorn app:app --ws=hubgen.server.wsprotocol:HubWebsocketProtocol") == [
+        "`uvicorn app:app --ws=hubgen.server.wsprotocol:HubWebsocketProtocol`: --ws "
+        "'hubgen.server.wsprotocol:HubWebsocketProtocol' does not import: module "
+        "'hubgen.server.wsprotocol' has no attribute 'HubWebsocketProtocol'"
+    ]
     assert check_shell("cd examples/chat && ../../.venv/bin/python -m chat.client --usr a") == [
         "`../../.venv/bin/python -m chat.client --usr a`: no option --usr in `"
         + sys.executable

@@ -19,8 +19,15 @@ PAYLOAD = "x" * 20_000  # each push ~20 kB; 400 pushes ~8 MB, far beyond socket 
 
 async def stalled_client(base_url: str) -> RawClient:
     """A client that completes the handshake, then never reads again: its
-    socket buffers fill up and the server's writes to it stop completing."""
-    ws = await connect(base_url.replace("http://", "ws://") + "/echo", max_queue=1, open_timeout=5)
+    socket buffers fill up and the server's writes to it stop completing.
+    Without permessage-deflate: compressed, the pushes (one letter repeated)
+    take 92 bytes each, and would never fill anything."""
+    ws = await connect(
+        base_url.replace("http://", "ws://") + "/echo",
+        max_queue=1,
+        open_timeout=5,
+        compression=None,
+    )
     await ws.send('{"protocol":"json","version":1}' + RS)
     assert await asyncio.wait_for(ws.recv(), 5) == "{}" + RS
     return RawClient(ws, None)

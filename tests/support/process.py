@@ -16,12 +16,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.support.server import OWNED_WS, owned_path, uvicorn_settings
 
 ROOT = Path(__file__).parents[2]
 
@@ -71,7 +73,9 @@ async def serve_process(
     port: int = 0,
 ) -> AsyncIterator[ServerProcess]:
     """``python -m uvicorn APP --factory`` on a loopback socket this process
-    binds (handed over with ``--fd``, so there is no port race); yields once
+    binds (handed over with ``--fd``, so there is no port race), with
+    hubgen's own WebSocket protocol when the run asks for it
+    (``HUBGEN_TEST_WS``, see ``tests.support.server``); yields once
     the hub answers a negotiate. The server is killed at the end of the block
     if it is still running. ``port`` 0 takes a free one; another one (a
     server started again where one ran) must be free."""
@@ -79,7 +83,7 @@ async def serve_process(
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
     port = listener.getsockname()[1]
-    command: Sequence[str] = [
+    command: list[str] = [
         sys.executable,
         "-m",
         "uvicorn",
@@ -91,6 +95,11 @@ async def serve_process(
         "warning",
         *uvicorn_args,
     ]
+    if owned_path() and not any(arg == "--ws" or arg.startswith("--ws=") for arg in uvicorn_args):
+        command += ["--ws", OWNED_WS]
+        if not any(arg.startswith("--ws-per-message-deflate") for arg in uvicorn_args):
+            deflate = str(uvicorn_settings()["ws_per_message_deflate"]).lower()
+            command += ["--ws-per-message-deflate", deflate]
     environment = {
         **os.environ,
         "ECHO_HUB_OPTIONS": json.dumps(options or {}),

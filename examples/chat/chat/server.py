@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from hubgen.server import HubLifetimeManager, HubOptions, HubRoute, InMemoryLifetimeManager
 from hubgen.server.authentication import BearerAuthBackend, RedactAccessToken
+from hubgen.server.wsprotocol import HubWebSocketProtocol
 
 from .auth import Login, Tokens, passphrase_from_environment
 from .hub import ChatHub, ChatStore
@@ -118,14 +119,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
+    # hubgen's own WebSocket protocol: hub connections read and write frames
+    # themselves, and a message to a room is framed once for everyone in it.
     # Chat messages are small: compressing each WebSocket frame costs more CPU
-    # than it saves (ASP.NET Core SignalR does not compress either). uvicorn
-    # assembles each WebSocket message whole before the hub sees it: bound it
+    # than it saves (ASP.NET Core SignalR does not compress either). Each
+    # WebSocket message is assembled whole before the hub sees it: bound it
     # to a few times HubOptions.max_message_size (32 KiB by default).
     uvicorn.run(
         create_app(),
         host=args.host,
         port=args.port,
+        ws=HubWebSocketProtocol,
         ws_per_message_deflate=False,
         ws_max_size=128 * 1024,
     )
