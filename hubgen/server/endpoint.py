@@ -551,6 +551,7 @@ class HubEndpoint:
                 if (
                     connection.timeout_armed
                     and now - connection.last_received > options.client_timeout
+                    and now - connection.transport.bytes_received_at > options.client_timeout
                 ):
                     connection.abort(
                         ClientTimedOut(

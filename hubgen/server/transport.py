@@ -67,6 +67,14 @@ class Transport(abc.ABC):
         (``error``: the connection ended because of a failure)."""
 
     @property
+    def bytes_received_at(self) -> float:
+        """When (``time.monotonic()``) bytes last came from the client, part of
+        a message still arriving included; 0 where the transport sees whole
+        messages only. The client timeout counts any bytes as a sign of life,
+        as ASP.NET Core's does: a large message on a slow link is no silence."""
+        return 0.0
+
+    @property
     def closing(self) -> bool:
         """Whether the client's socket is known to be going away, before the
         server has said so: writing on would only be dropped. A loop of

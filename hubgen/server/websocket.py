@@ -157,6 +157,7 @@ class DirectWebSocketTransport(DirectTransport):
 
     __slots__ = (
         "_binary",
+        "_bytes_at",
         "_done",
         "_ended",
         "_extension",
@@ -203,11 +204,21 @@ class DirectWebSocketTransport(DirectTransport):
         self.closed = False
         self.writable = writable
         self._on_writable: Callable[[], None] | None = None
+        self._bytes_at = 0.0
         #: The connection is done with this socket (see :attr:`finished`).
         self._done = False
         self._finished: asyncio.Event | None = None
 
     # -- from the protocol ----------------------------------------------------------------
+
+    def bytes_arrived(self, now: float) -> None:
+        """Bytes came from the client (``now``: ``time.monotonic()``), a whole
+        message or not."""
+        self._bytes_at = now
+
+    @property
+    def bytes_received_at(self) -> float:
+        return self._bytes_at
 
     def received(self, payload: bytes) -> None:
         """A whole message from the client."""

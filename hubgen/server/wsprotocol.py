@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import random
 import struct
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.utils import ClientDisconnected
@@ -129,6 +130,9 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         if reader is None:
             self._upgrade_received(data)
             return
+        hub = self._hub
+        if hub is not None:
+            hub.bytes_arrived(monotonic())
         try:
             reader.feed(data)
         except FrameError as exc:

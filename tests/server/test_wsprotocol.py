@@ -543,3 +543,35 @@ async def test_the_hub_closes_with_1000_and_1011() -> None:
             await asyncio.wait_for(refused.ws.recv(), 5)
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 1011
+
+
+async def test_a_message_arriving_slowly_is_no_silence() -> None:
+    """The client timeout counts any bytes as a sign of life, as ASP.NET
+    Core's does: a large message dribbling in over a slow link for longer
+    than ``client_timeout`` (its pings queued behind it) does not end the
+    connection. hubgen's protocol sees those bytes; ASGI shows whole
+    messages only."""
+    timeout = 0.5
+    app = create_app(HubOptions(client_timeout=timeout, keep_alive_interval=0.1))
+    async with serve(app, ws="owned") as url:
+        client = await asyncio.to_thread(RawSocket, port_of(url))
+        # the client's first ping arms its timeout
+        await asyncio.to_thread(client.send, RawFrame(0x1, PING).encode())
+        text = "x" * 3000
+        invocation = json.dumps(
+            {"type": 1, "invocationId": "1", "target": "Echo", "arguments": [text]}
+        )
+        frame = RawFrame(0x1, invocation.encode() + RS.encode()).encode()
+        pieces = [frame[i : i + 200] for i in range(0, len(frame), 200)]
+        started = time.monotonic()
+        for piece in pieces:  # 16 pieces, 0.1 s apart: three client timeouts
+            await asyncio.to_thread(client.send, piece)
+            await asyncio.sleep(0.1)
+        assert time.monotonic() - started > 3 * timeout
+        reply = {}
+        while reply.get("type") != 3:
+            opcode, payload = await asyncio.to_thread(client.frame)
+            assert opcode == 0x1, (opcode, payload)
+            reply = json.loads(payload.rstrip(RS.encode()))
+        assert reply["result"] == text
+        client.close()
