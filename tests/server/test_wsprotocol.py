@@ -568,7 +568,7 @@ async def test_a_message_arriving_slowly_is_no_silence() -> None:
             await asyncio.to_thread(client.send, piece)
             await asyncio.sleep(0.1)
         assert time.monotonic() - started > 3 * timeout
-        reply = {}
+        reply: dict[str, Any] = {}
         while reply.get("type") != 3:
             opcode, payload = await asyncio.to_thread(client.frame)
             assert opcode == 0x1, (opcode, payload)
