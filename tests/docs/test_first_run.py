@@ -21,12 +21,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: A tool in a venv: logs "<venv> <tool> <args>" and fails when that line
-#: matches the glob $FAIL; ``python -c`` prints the venv's Python version.
+#: A tool in a venv: logs "<venv> <tool> <args>" (and "[HUBGEN_TEST_WS=…]"
+#: when that is set) and fails when that line matches the glob $FAIL;
+#: ``python -c`` prints the venv's Python version.
 TOOL = r"""#!/usr/bin/env bash
 tool=$(basename "$0")
 venv=$(basename "$(dirname "$(dirname "$0")")")
-line="$venv $tool $*"
+line="$venv $tool $*${HUBGEN_TEST_WS:+ [HUBGEN_TEST_WS=$HUBGEN_TEST_WS]}"
 echo "$line" >>"$CALLS"
 if [ "$tool" = python ] && [ "${1:-}" = -c ]; then
   case $venv in .venv-3.13) echo 3.13.0 ;; *) echo 3.11.7 ;; esac
@@ -53,7 +54,7 @@ STAGES = [
     "types (mypy --strict)",
     "generated code is current (hubgen generate --check)",
     "pytest (.venv)",
-    "pytest on Python 3.13 (.venv-3.13)",
+    "pytest on Python 3.13 (.venv-3.13), on hubgen's WebSocket protocol",
 ]
 
 
@@ -146,7 +147,9 @@ def test_everything_ran_on_both_pythons(tmp_path: Path) -> None:
     parallel = f"-n {len(os.sched_getaffinity(0)) + 1} --dist loadfile"  # nproc + 1
     assert f".venv python -m pytest -q -p no:cacheprovider {parallel} -k echo" in calls
     assert "bootstrap .venv-3.13 dev-python" in calls
-    assert f".venv-3.13 python -m pytest -q -p no:cacheprovider {parallel} -k echo" in calls
+    # the second Python's run serves WebSockets on hubgen's own protocol
+    pytest = f"python -m pytest -q -p no:cacheprovider {parallel} -k echo"
+    assert f".venv-3.13 {pytest} [HUBGEN_TEST_WS=owned]" in calls
 
 
 def test_without_python_313_it_says_the_second_half_never_ran(tmp_path: Path) -> None:
