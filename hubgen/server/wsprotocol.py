@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import struct
+from importlib.metadata import version
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.utils import ClientDisconnected
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from hubgen.server.frames import (
     NO_STATUS,
@@ -68,6 +69,27 @@ if TYPE_CHECKING:
     from websockets.http11 import Request
 
 __all__ = ["HubWebSocketProtocol"]
+
+#: The first uvicorn whose sans-I/O protocol has what this one builds on
+#: (write flow control, and the closing handshake's timer: 0.52.1).
+_MINIMUM_UVICORN = (0, 52, 1)
+
+
+def _uvicorn_version() -> tuple[int, ...]:
+    """The installed uvicorn's version, its first three numbers."""
+    return tuple(int(number) for number in re.findall(r"\d+", version("uvicorn"))[:3])
+
+
+if _uvicorn_version() < _MINIMUM_UVICORN:
+    raise ImportError(
+        "hubgen.server.wsprotocol needs uvicorn>=0.52.1 (it builds on uvicorn's "
+        f"websockets-sansio protocol); uvicorn {version('uvicorn')} is installed: "
+        "upgrade it, or serve with uvicorn's own protocol (--ws auto)"
+    )
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import (  # noqa: E402
+    WebSocketsSansIOProtocol,
+)
 
 _END_OF_HEAD = b"\r\n\r\n"
 

@@ -16,6 +16,8 @@ import asyncio
 import contextlib
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -575,3 +577,25 @@ async def test_a_message_arriving_slowly_is_no_silence() -> None:
             reply = json.loads(payload.rstrip(RS.encode()))
         assert reply["result"] == text
         client.close()
+
+
+@pytest.mark.parametrize(("installed", "refused"), [("0.51.0", True), ("0.52.1", False)])
+def test_an_older_uvicorn_is_refused_at_import(installed: str, refused: bool) -> None:
+    """The protocol builds on uvicorn's sans-I/O protocol as 0.52.1 made it:
+    with an older uvicorn it says so when imported, rather than failing on
+    the first connection."""
+    script = (
+        "import importlib.metadata as metadata\n"
+        "real = metadata.version\n"
+        f"metadata.version = lambda name: {installed!r} if name == 'uvicorn' else real(name)\n"
+        "import hubgen.server.wsprotocol\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    if refused:
+        assert result.returncode == 1
+        assert "ImportError: hubgen.server.wsprotocol needs uvicorn>=0.52.1" in result.stderr
+        assert "uvicorn 0.51.0 is installed" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
