@@ -252,8 +252,13 @@ async def test_drop_mid_call_then_reconnect(transport: TransportName, protocol: 
             upload = asyncio.create_task(hub.sum_upload(numbers()))
             await asyncio.sleep(0.2)  # both invocations reach the server
 
+            # The network fails: the open links are reset, and new ones too
+            # until the client has noticed. (A long-polling client between two
+            # polls has no link to lose, and its next poll would go through.)
+            proxy.on_connect = "reset"
             assert proxy.reset() >= 1
             error = await events.next("reconnecting")
+            proxy.on_connect = "forward"
             assert isinstance(error, HubConnectionError)
             for pending in (call, upload):
                 with pytest.raises(ConnectionLostError) as caught:
