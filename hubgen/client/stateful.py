@@ -32,10 +32,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Final
 
 from hubgen.protocol.messages import HubMessage
-from hubgen.protocol.sequencing import SequenceError, Sequencer, is_trackable
+from hubgen.protocol.sequencing import (
+    ACK_DELAY,
+    DEFAULT_BUFFER_SIZE,
+    SequenceError,
+    Sequencer,
+    is_trackable,
+)
 
 __all__ = [
     "ACK_DELAY",
@@ -44,11 +49,6 @@ __all__ = [
     "SequenceError",
     "is_trackable",
 ]
-
-#: Bytes of unacknowledged messages kept before sends wait (the official clients').
-DEFAULT_BUFFER_SIZE: Final = 100_000
-#: Seconds between the first unacknowledged message from the server and the Ack.
-ACK_DELAY: Final = 1.0
 
 
 class MessageBuffer(Sequencer["str | bytes"]):

@@ -28,7 +28,14 @@ from hubgen.protocol.messages import (
     StreamItemMessage,
 )
 
-__all__ = ["SequenceError", "Sequencer", "is_trackable"]
+__all__ = ["ACK_DELAY", "DEFAULT_BUFFER_SIZE", "SequenceError", "Sequencer", "is_trackable"]
+
+#: Bytes of unacknowledged messages a side keeps before it sends no more
+#: (the official clients' default, and ASP.NET Core's).
+DEFAULT_BUFFER_SIZE: Final = 100_000
+#: Seconds from the first message not yet acknowledged to the Ack for it
+#: (and everything that arrives meanwhile), as the official clients wait.
+ACK_DELAY: Final = 1.0
 
 _TRACKABLE: Final = (
     InvocationMessage,

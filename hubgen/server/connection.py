@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from hubgen.protocol.base import TransferFormat
 from hubgen.protocol.messages import AckMessage
+from hubgen.protocol.sequencing import ACK_DELAY
 from hubgen.server.authorization import ANONYMOUS, Principal
 from hubgen.server.stateful import ReplayBuffer
 from hubgen.server.transport import DirectTransport, Transport, TransportClosed
@@ -299,7 +300,7 @@ class Connection:
         """Acknowledge what the client sent, within a second (one Ack for
         everything that arrives meanwhile, as the official clients do)."""
         if self._ack_timer is None:
-            self._ack_timer = asyncio.get_running_loop().call_later(1.0, self._send_ack)
+            self._ack_timer = asyncio.get_running_loop().call_later(ACK_DELAY, self._send_ack)
 
     def _send_ack(self) -> None:
         self._ack_timer = None

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Flag
 from typing import TYPE_CHECKING, Literal
 
+from hubgen.protocol.sequencing import DEFAULT_BUFFER_SIZE
+
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
@@ -67,7 +69,7 @@ class HubOptions:
     #: Bytes of unacknowledged messages kept per connection for that; past
     #: them the server sends no more until the client acknowledges (replies
     #: wait, others' messages meet ``slow_client_policy``).
-    stateful_reconnect_buffer_size: int = 100_000
+    stateful_reconnect_buffer_size: int = DEFAULT_BUFFER_SIZE
     #: How long a long poll is held open when there is nothing to send.
     long_poll_timeout: float = 90.0
     #: A negotiated connection that no transport picks up within this time is
