@@ -211,9 +211,6 @@ class HttpConnection:
             )
         self.transport: Transport | None = None
         self.connection_id: str | None = None
-        #: Stateful reconnect is on for this connection: asked for, agreed at
-        #: negotiate, and the transport is WebSockets.
-        self.stateful = False
         self._queue: _SendQueue | None = None
         #: What :meth:`reconnect` needs: how the transport was made, where it
         #: connected, and with which token source and transfer format.
@@ -332,7 +329,6 @@ class HttpConnection:
             self.connection_id = current.connection_id
             # Only over WebSockets: the only transport that can resume.
             if current.use_stateful_reconnect and factory.name == "WebSockets":
-                self.stateful = True
                 self._reconnect_with = (factory, target, access_token, transfer_format)
             return
         if failures:
@@ -343,6 +339,12 @@ class HttpConnection:
         raise TransportError(
             "None of the transports supported by the client are supported by the server."
         )
+
+    @property
+    def stateful(self) -> bool:
+        """Stateful reconnect is on for this connection: asked for, agreed at
+        negotiate, and the transport is WebSockets."""
+        return self._reconnect_with is not None
 
     async def reconnect(self) -> None:
         """Stateful reconnect: replace the transport, which is gone, with a new
