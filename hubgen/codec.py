@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import operator
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -173,7 +174,14 @@ class _Rewriter:
     def __init__(self, wire: WireFormat, naming: FieldNaming, schema: Any) -> None:
         self.wire = wire
         self.naming = naming
-        self.refs = _refs(schema)
+        self.schema = schema
+
+    @functools.cached_property
+    def refs(self) -> dict[str, dict[str, Any]]:
+        """The schema's nodes by ref: walked only for a union whose tag the
+        naming policy renames (the rewriter builds new nodes and leaves the
+        schema it reads as it was, so the walk finds the same either way)."""
+        return _refs(self.schema)
 
     def __call__(self, node: Any) -> Any:
         if isinstance(node, list):
