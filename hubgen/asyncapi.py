@@ -32,7 +32,7 @@ from hubgen import ir
 from hubgen.codec import wire_core_schema
 from hubgen.contracts.loader import prepended_sys_path
 from hubgen.naming import FieldNaming
-from hubgen.spec import REQUIRED, HubSpec, Method, MethodSpec
+from hubgen.spec import HubSpec, Method, MethodSpec
 from hubgen.wire import WireFormat
 
 __all__ = ["AsyncApiError", "asyncapi"]
@@ -216,7 +216,7 @@ class _Document:
                     default=default,
                 )
             )
-        required = sum(1 for p in method.value_parameters if p.default is REQUIRED)
+        required = sum(1 for p in method.value_parameters if p.required)
         schema: dict[str, Any] = {
             "type": "array",
             "description": "The arguments, by position.",
@@ -441,7 +441,7 @@ class _Document:
         for decl in hub.client.methods:
             method = spec.client_methods[decl.name]
             wire = decl.wire_name
-            awaited = decl.returns != ir.PrimitiveType(name="none")
+            awaited = not method.is_void
             key = f"client.{decl.name}"
             call = message(
                 key,
