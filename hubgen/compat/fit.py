@@ -245,8 +245,7 @@ class Fit:
         r_alts = _alternatives(receiver)
         if len(r_alts) == 1:
             return self._single(sender, receiver, s_env, r_env)
-        reasons = [self._single(sender, alt, s_env, r_env) for alt in r_alts]
-        if any(reason is None for reason in reasons):
+        if any(self._single(sender, alt, s_env, r_env) is None for alt in r_alts):
             return None
         # an enum or a bool may fit the union value by value
         values = self._values(sender)
