@@ -863,15 +863,15 @@ class _Parties:
 
     @property
     def sends(self) -> str:
-        return f"{self.sender} {'send' if self.flow is Flow.TO_SERVER else 'sends'}"
+        return self.sender_does("send", "sends")
 
     @property
     def takes(self) -> str:
-        return f"{self.receiver} {'takes' if self.flow is Flow.TO_SERVER else 'take'}"
+        return self.receiver_does("take", "takes")
 
     @property
     def requires(self) -> str:
-        return f"{self.receiver} {'requires' if self.flow is Flow.TO_SERVER else 'require'}"
+        return self.receiver_does("require", "requires")
 
 
 def _expects(params: Sequence[ir.ParameterDecl]) -> str:
@@ -884,8 +884,7 @@ def _lands(parties: _Parties, name: str, index: int, receiving: Sequence[ir.Para
     there = f"{receiving[index].name!r}" if index < len(receiving) else "nothing"
     return (
         f"arguments are positional: {parties.sends} {name!r} as argument {index + 1}, "
-        f"which {parties.receiver} {'reads' if parties.flow is Flow.TO_SERVER else 'read'} "
-        f"as {there}"
+        f"which {parties.receiver_does('read', 'reads')} as {there}"
     )
 
 
