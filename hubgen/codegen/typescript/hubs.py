@@ -67,6 +67,12 @@ class _HubMethod:
         parameters: its implementation tells them apart (``streamArguments``)."""
         return self.kind == "stream" and bool(self.optional)
 
+    @property
+    def signal_options(self) -> bool:
+        """A stream whose options, after an optional parameter that may be a
+        plain object, are declared ``SignalOptions`` (see :meth:`declarations`)."""
+        return self.kind == "stream" and any(p.objects for p in self.optional)
+
     def declarations(self) -> list[list[str]]:
         """The interface's declarations of the method, line by line: one, or
         for a stream with optional parameters, one per number of them given,
@@ -379,8 +385,7 @@ def _hub_imports(
         runtime_types += ["HubStream", "StreamOptions"]
     if any(m.splits_options for m in view.methods):
         values.append("streamArguments")
-    declared = [line for m in view.methods for d in m.declarations() for line in d]
-    if any("options?: SignalOptions" in line for line in declared):
+    if any(m.signal_options for m in view.methods):
         runtime_types.append("SignalOptions")
     if uploads:
         values.append("toStreamResult")
