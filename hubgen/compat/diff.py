@@ -27,7 +27,7 @@ from enum import Enum, StrEnum
 from functools import partial
 
 from hubgen import ir
-from hubgen.compat.fit import Fit, Protocol, Role, describe
+from hubgen.compat.fit import Fit, Protocol, Role, describe, undeclared
 from hubgen.compat.rules import RULES
 
 __all__ = ["Change", "Flow", "Scenario", "Verdict", "diff"]
@@ -945,8 +945,7 @@ def _extra(old: ir.ModelDecl, new: ir.ModelDecl, parties: _Parties) -> tuple[boo
     sender, receiver = (old, new) if parties.sender_is_old else (new, old)
     if receiver.extra != "forbid":
         return SAFE, f"{parties.receiver_does('ignore', 'ignores')} fields not declared"
-    declared = {f.wire_name for f in receiver.fields}
-    unknown = [f.wire_name for f in sender.fields if f.wire_name not in declared]
+    unknown = undeclared((f.wire_name for f in sender.fields), receiver)
     if unknown:
         listed = ", ".join(map(repr, unknown))
         return (

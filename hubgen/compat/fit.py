@@ -19,13 +19,13 @@ would not, so the relation does not count on it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
 from hubgen import ir
 
-__all__ = ["Fit", "Protocol", "Role", "describe"]
+__all__ = ["Fit", "Protocol", "Role", "describe", "undeclared"]
 
 
 class Protocol(StrEnum):
@@ -103,6 +103,12 @@ _COUNTER_EXAMPLES = {
     ("float", "int"): "1.5",
     ("str", "uuid"): '"hello"',
 }
+
+
+def undeclared(wire_names: Iterable[str], receiver: ir.ModelDecl) -> list[str]:
+    """Those of ``wire_names`` that ``receiver`` declares no field for."""
+    declared = {field.wire_name for field in receiver.fields}
+    return [wire for wire in wire_names if wire not in declared]
 
 
 def describe(ref: ir.TypeRef) -> str:
@@ -426,7 +432,7 @@ class Fit:
             if why is not None:
                 return f"field {wire!r}: {why}"
         if receiver.extra == "forbid":
-            unknown = [wire for wire in sent if wire not in {f.wire_name for f in receiver.fields}]
+            unknown = undeclared(sent, receiver)
             if unknown:
                 listed = ", ".join(repr(wire) for wire in unknown)
                 return f"{receiver.name} forbids extra fields, and {sender.name} sends {listed}"
