@@ -59,7 +59,8 @@ ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 AppErrorHandler: TypeAlias = Callable[[Exception], None]
 
 _DEFAULT_PORTS: Final = {"ws": 80, "wss": 443}
-#: Close codes of a normal close (the ``websockets`` library's ``OK_CLOSE_CODES``).
+#: Close codes of a normal close. (The ``websockets`` library's ``OK_CLOSE_CODES``
+#: also has 1005, a close frame without a code, which an ASGI app's close never is.)
 _OK_CLOSE_CODES: Final = (1000, 1001)
 
 
